@@ -1,0 +1,1 @@
+"""The assignment engine: pure functions over plain planning data (see `model`)."""

@@ -1,0 +1,26 @@
+"""Human numbers handed out one at a time, safe across processes."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.tables import SequenceRow
+
+FIRST = {"work_order": 1001}
+
+
+async def next_value(session: AsyncSession, name: str) -> int:
+    """The next number of `name`; the row lock (PostgreSQL) or write lock (SQLite) serializes it."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    start = FIRST.get(name, 1) - 1
+    await session.execute(
+        insert(SequenceRow).values(name=name, value=start).on_conflict_do_nothing()
+    )
+    row = (
+        await session.scalars(select(SequenceRow).where(SequenceRow.name == name).with_for_update())
+    ).one()
+    row.value += 1
+    await session.flush()
+    return row.value

@@ -1,0 +1,50 @@
+"""The unit of work on SQLAlchemy: one session, one transaction, rolled back unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.company_repo import CompanyRepository
+from storage.sequences import next_value
+from storage.tokens import TokenRepository
+from storage.workorder_repo import WorkOrderRepository
+
+
+class SqlUnitOfWork:
+    session: AsyncSession
+    work_orders: WorkOrderRepository
+    company: CompanyRepository
+    tokens: TokenRepository
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def __aenter__(self) -> Self:
+        self.session = self._sessions()
+        self.work_orders = WorkOrderRepository(self.session)
+        self.company = CompanyRepository(self.session)
+        self.tokens = TokenRepository(self.session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.session.rollback()  # a no-op after commit()
+        finally:
+            await self.session.close()
+
+    async def next_number(self, name: str) -> int:
+        return await next_value(self.session, name)
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()

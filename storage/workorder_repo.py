@@ -1,0 +1,170 @@
+"""Work orders: rows ↔ the `WorkOrder` aggregate, with its timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.workorder import Flag, Status, TimelineEvent, Wants, WorkOrder
+from storage import tables as t
+from storage.sequences import next_value
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrderFilter:
+    status: str | None = None
+    priority: str | None = None
+    technician_id: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    customer_id: str | None = None
+
+
+class WorkOrderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._rows: dict[int, t.WorkOrderRow] = {}  # seq -> row, for save()
+
+    async def next_seq(self) -> int:
+        return await next_value(self.session, "work_order")
+
+    async def add(self, wo: WorkOrder) -> None:
+        row = t.WorkOrderRow(seq=wo.seq)
+        _copy_into(row, wo)
+        self.session.add(row)
+        await self.session.flush()
+        self._rows[wo.seq] = row
+        await self._append_events(row.id, wo)
+
+    async def get(self, seq: int, *, lock: bool = False) -> WorkOrder | None:
+        query = select(t.WorkOrderRow).where(t.WorkOrderRow.seq == seq)
+        if lock:
+            query = query.with_for_update()
+        row = (await self.session.scalars(query)).first()
+        if row is None:
+            return None
+        self._rows[seq] = row
+        events = await self.session.scalars(
+            select(t.TimelineRow)
+            .where(t.TimelineRow.work_order_id == row.id)
+            .order_by(t.TimelineRow.id)
+        )
+        return _to_domain(row, list(events))
+
+    async def save(self, wo: WorkOrder) -> None:
+        row = self._rows.get(wo.seq)
+        if row is None:
+            raise KeyError(f"{wo.number} was not loaded through this repository")
+        _copy_into(row, wo)
+        await self._append_events(row.id, wo)
+
+    async def row_id(self, seq: int) -> int | None:
+        row = self._rows.get(seq)
+        if row is not None:
+            return row.id
+        return (
+            await self.session.scalars(select(t.WorkOrderRow.id).where(t.WorkOrderRow.seq == seq))
+        ).first()
+
+    async def find(
+        self, where: WorkOrderFilter, *, after_seq: int | None, limit: int
+    ) -> list[WorkOrder]:
+        query = _filtered(select(t.WorkOrderRow), where).order_by(t.WorkOrderRow.seq).limit(limit)
+        if after_seq is not None:
+            query = query.where(t.WorkOrderRow.seq > after_seq)
+        rows = list((await self.session.scalars(query)).all())
+        by_id: dict[int, list[t.TimelineRow]] = {r.id: [] for r in rows}
+        if rows:
+            events = await self.session.scalars(
+                select(t.TimelineRow)
+                .where(t.TimelineRow.work_order_id.in_(by_id))
+                .order_by(t.TimelineRow.id)
+            )
+            for e in events:
+                by_id[e.work_order_id].append(e)
+        return [_to_domain(r, by_id[r.id]) for r in rows]
+
+    async def _append_events(self, row_id: int, wo: WorkOrder) -> None:
+        for e in wo.new_events:
+            self.session.add(
+                t.TimelineRow(
+                    work_order_id=row_id,
+                    at=e.at,
+                    kind=e.kind,
+                    actor=e.actor,
+                    channel=e.channel,
+                    text=e.text,
+                    data=e.data,
+                )
+            )
+        wo.new_events.clear()
+        await self.session.flush()
+
+
+def _filtered(query: Select[t.WorkOrderRow], f: WorkOrderFilter) -> Select[t.WorkOrderRow]:
+    w = t.WorkOrderRow
+    if f.status is not None:
+        query = query.where(w.status == f.status)
+    if f.priority is not None:
+        query = query.where(w.priority == f.priority)
+    if f.technician_id is not None:
+        query = query.where(w.technician_id == f.technician_id)
+    if f.customer_id is not None:
+        query = query.where(w.customer_id == f.customer_id)
+    if f.created_from is not None:
+        query = query.where(w.created_at >= f.created_from)
+    if f.created_to is not None:
+        query = query.where(w.created_at < f.created_to)
+    return query
+
+
+def _copy_into(row: t.WorkOrderRow, wo: WorkOrder) -> None:
+    row.status = wo.status.value
+    row.priority = wo.priority
+    row.skill_id = wo.skill
+    row.description = wo.description
+    row.customer_id = wo.customer_id
+    row.site_id = wo.site_id
+    row.equipment_id = wo.equipment_id
+    row.technician_id = wo.technician_id
+    row.created_at = wo.created_at
+    row.sla_due_at = wo.sla_due_at
+    row.wants_start = wo.wants.start if wo.wants else None
+    row.wants_end = wo.wants.end if wo.wants else None
+    row.source_channel = wo.source_channel
+    row.flag_reason = wo.flag.reason if wo.flag else None
+    row.flagged_at = wo.flag.at if wo.flag else None
+
+
+def _to_domain(row: t.WorkOrderRow, events: list[t.TimelineRow]) -> WorkOrder:
+    wants = None
+    if row.wants_start is not None and row.wants_end is not None:
+        wants = Wants(row.wants_start, row.wants_end)
+    flag = None
+    if row.flag_reason is not None and row.flagged_at is not None:
+        flag = Flag(row.flag_reason, row.flagged_at)
+    return WorkOrder(
+        seq=row.seq,
+        customer_id=row.customer_id,
+        description=row.description,
+        created_at=row.created_at,
+        priority=row.priority,
+        skill=row.skill_id,
+        site_id=row.site_id,
+        equipment_id=row.equipment_id,
+        status=Status(row.status),
+        sla_due_at=row.sla_due_at,
+        wants=wants,
+        technician_id=row.technician_id,
+        source_channel=row.source_channel,
+        flag=flag,
+        timeline=[
+            TimelineEvent(
+                at=e.at, kind=e.kind, actor=e.actor, channel=e.channel, text=e.text, data=e.data
+            )
+            for e in events
+        ],
+    )

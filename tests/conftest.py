@@ -1,0 +1,108 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from dispatch.clock import FixedClock
+from storage.company_file import load_company_file
+from storage.db import make_engine, session_factory
+from storage.importer import import_company
+from storage.uow import SqlUnitOfWork
+from tests.databases import (
+    IN_CI,
+    POSTGRES_URL,
+    copy_sqlite,
+    fresh_postgres_schema,
+    postgres_problem,
+    sqlite_template,
+    truncate_postgres,
+)
+from webhooks.app import init_app
+from webhooks.config import Settings
+
+DEMO_COMPANY = Path(__file__).resolve().parent.parent / "webhooks" / "demo" / "company.yaml"
+DEMO_NOW = datetime(2026, 11, 30, 13, 0, tzinfo=UTC)  # 07:00 in Austin on the demo day
+
+
+@pytest.fixture(scope="session")
+def postgres_ready() -> str | None:
+    """Prepare PostgreSQL once: None when ready, else the reason it is not."""
+    problem = postgres_problem()
+    if problem is None:
+        asyncio.run(fresh_postgres_schema())
+    return problem
+
+
+@pytest.fixture(scope="session")
+def sqlite_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return asyncio.run(sqlite_template(tmp_path_factory.mktemp("template")))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_master: Path) -> str:
+    if request.param == "sqlite":
+        return copy_sqlite(sqlite_master, tmp_path / "test.db")
+    problem = request.getfixturevalue("postgres_ready")
+    if problem is not None:
+        if IN_CI:
+            pytest.fail(f"CI=true needs PostgreSQL: {problem}")
+        pytest.skip(problem)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(database_url)
+    if engine.dialect.name == "postgresql":
+        await truncate_postgres(engine)
+    yield engine
+    await engine.dispose()
+
+
+UowFactory = Callable[[], SqlUnitOfWork]
+
+
+@pytest.fixture
+def uow(engine: AsyncEngine) -> UowFactory:
+    sessions = session_factory(engine)
+    return lambda: SqlUnitOfWork(sessions)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(DEMO_NOW)
+
+
+@pytest.fixture
+async def demo_company(uow: UowFactory, clock: FixedClock) -> None:
+    loaded = load_company_file(DEMO_COMPANY)
+    async with uow() as u:
+        await import_company(u.session, loaded.company, clock.now())
+        await u.commit()
+
+
+@pytest.fixture
+async def api_token(uow: UowFactory, clock: FixedClock) -> str:
+    async with uow() as u:
+        token = await u.tokens.create("tests", clock.now())
+        await u.commit()
+    return token
+
+
+@pytest.fixture
+async def client(
+    database_url: str, engine: AsyncEngine, clock: FixedClock, tmp_path: Path
+) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    settings = Settings(database_url=database_url, media_dir=tmp_path / "media")
+    app = init_app(settings, clock=clock)
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client

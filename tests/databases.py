@@ -1,0 +1,79 @@
+"""Real databases for tests: a fresh SQLite file per test, and the local PostgreSQL server.
+
+PostgreSQL tests are skipped with a visible reason when no server answers, and fail under
+CI=true, where the server must be there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.db import make_engine
+from storage.migrate import upgrade
+from storage.tables import Base
+
+POSTGRES_URL = os.environ.get(
+    "CALLOUT_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def postgres_problem() -> str | None:
+    """None when the server answers, else why not."""
+
+    async def probe() -> None:
+        engine = make_engine(POSTGRES_URL)
+        try:
+            async with engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), 5)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(asyncio.wait_for(probe(), 10))
+    except Exception as err:  # any failure to connect means "not available"
+        return f"PostgreSQL at {POSTGRES_URL} did not answer: {type(err).__name__}: {err}"
+    return None
+
+
+async def fresh_postgres_schema() -> None:
+    """Drop everything and run the real migrations once per test session."""
+    engine = make_engine(POSTGRES_URL)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def truncate_postgres(engine: AsyncEngine) -> None:
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+async def sqlite_template(folder: Path) -> Path:
+    """A migrated SQLite file, made once and copied for each test (migrations take ~0.5 s)."""
+    path = folder / "template.db"
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()  # closing the last connection folds the WAL into the file
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+def copy_sqlite(template: Path, target: Path) -> str:
+    shutil.copyfile(template, target)
+    return f"sqlite+aiosqlite:///{target}"

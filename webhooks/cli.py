@@ -1,0 +1,142 @@
+"""The `callout` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dispatch.clock import SystemClock
+from storage.company_file import CompanyFileError, load_company_file
+from storage.db import make_engine, session_factory
+from storage.importer import import_company
+from storage.migrate import SchemaOutOfDate, check_schema, upgrade
+from storage.uow import SqlUnitOfWork
+from webhooks.config import ConfigError, Settings, settings_from_env
+from webhooks.logs import setup_logging
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    ns = parser.parse_args(args)
+    try:
+        settings = settings_from_env(os.environ)
+    except ConfigError as err:
+        print(f"callout: {err}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level)
+    try:
+        result: int = ns.run(ns, settings)
+    except (SchemaOutOfDate, CompanyFileError, ConfigError) as err:
+        print(f"callout: {err}", file=sys.stderr)
+        return 2
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="callout", description="Messaging-first field-service dispatch."
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run the bundled demo company on 127.0.0.1:8080")
+    demo.add_argument("--port", type=int)
+    demo.set_defaults(run=_demo)
+
+    serve = sub.add_parser("serve", help="the server (webhooks, API, board) and the worker")
+    serve.add_argument("--no-worker", action="store_true", help="the web part alone")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(run=_serve)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="create or upgrade the schema").set_defaults(run=_db_upgrade)
+
+    imp = sub.add_parser("import", help="load or update a company file")
+    imp.add_argument("file", type=Path)
+    imp.set_defaults(run=_import)
+
+    token = sub.add_parser("token", help="API tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    create = token_sub.add_parser("create", help="make a token (printed once, stored hashed)")
+    create.add_argument("name")
+    create.add_argument("--role", default="admin", choices=["admin", "dispatcher", "technician"])
+    create.add_argument("--party", help="the dispatcher or technician id the token speaks for")
+    create.set_defaults(run=_token_create)
+    return p
+
+
+def _with_port(settings: Settings, host: str | None, port: int | None) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, host=host or settings.host, port=port or settings.port)
+
+
+def _serve(ns: argparse.Namespace, settings: Settings) -> int:
+    from webhooks.serve import run_server
+
+    settings = _with_port(settings, ns.host, ns.port)
+    base = f"http://{settings.host}:{settings.port}"
+    return run_server(settings, banner=[f"Callout serving on {base}", "Press Ctrl+C to stop."])
+
+
+def _db_upgrade(_ns: argparse.Namespace, settings: Settings) -> int:
+    async def run() -> None:
+        engine = make_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    print("database schema is up to date")
+    return 0
+
+
+def _import(ns: argparse.Namespace, settings: Settings) -> int:
+    loaded = load_company_file(ns.file)
+
+    async def run() -> str:
+        engine = make_engine(settings.database_url)
+        try:
+            await check_schema(engine)
+            async with SqlUnitOfWork(session_factory(engine)) as uow:
+                report = await import_company(uow.session, loaded.company, SystemClock().now())
+                await uow.commit()
+            return report.summary()
+        finally:
+            await engine.dispose()
+
+    print(asyncio.run(run()))
+    for site in loaded.geocoded_sites:
+        print(f"site {site}: placed at its ZIP centroid (no coordinates in the file)")
+    return 0
+
+
+def _token_create(ns: argparse.Namespace, settings: Settings) -> int:
+    async def run() -> str:
+        engine = make_engine(settings.database_url)
+        try:
+            await check_schema(engine)
+            async with SqlUnitOfWork(session_factory(engine)) as uow:
+                token = await uow.tokens.create(
+                    ns.name, SystemClock().now(), role=ns.role, party_id=ns.party
+                )
+                await uow.commit()
+            return token
+        finally:
+            await engine.dispose()
+
+    print(asyncio.run(run()))
+    return 0
+
+
+def _demo(ns: argparse.Namespace, settings: Settings) -> int:
+    from webhooks.demo import run_demo
+
+    return run_demo(_with_port(settings, None, ns.port))
