@@ -31,8 +31,12 @@ def env_for(folder: Path, **extra: str) -> dict[str, str]:
 
 async def run(folder: Path, *args: str, **extra: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        CALLOUT, *args, cwd=folder, env=env_for(folder, **extra),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        CALLOUT,
+        *args,
+        cwd=folder,
+        env=env_for(folder, **extra),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode is not None
@@ -44,8 +48,12 @@ async def server(folder: Path, *args: str, **extra: str) -> AsyncIterator[tuple[
     """Start `callout ARGS`, wait until /healthz answers, yield (base URL, stdout lines)."""
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
-        CALLOUT, *args, cwd=folder, env=env_for(folder, PORT=str(port), **extra),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        CALLOUT,
+        *args,
+        cwd=folder,
+        env=env_for(folder, PORT=str(port), **extra),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     base, lines = f"http://127.0.0.1:{port}", []
     try:
@@ -99,11 +107,15 @@ async def test_upgrade_import_token_then_serve(tmp_path: Path) -> None:
     assert code == 0
     token = out.strip()
     assert re.fullmatch(r"co_[A-Za-z0-9_-]{40,}", token)
-    async with server(tmp_path, "serve", "--no-worker") as (base, _), aiohttp.ClientSession() as http:
-        async with http.get(f"{base}/api/v1/technicians",
-                            headers={"Authorization": f"Bearer {token}"}) as response:
-            assert response.status == 200
-            assert len((await response.json())["items"]) == 12
+    async with (
+        server(tmp_path, "serve", "--no-worker") as (base, _),
+        aiohttp.ClientSession() as http,
+        http.get(
+            f"{base}/api/v1/technicians", headers={"Authorization": f"Bearer {token}"}
+        ) as response,
+    ):
+        assert response.status == 200
+        assert len((await response.json())["items"]) == 12
 
 
 async def test_demo_starts_on_an_empty_folder_and_prints_its_urls(tmp_path: Path) -> None:
@@ -113,8 +125,11 @@ async def test_demo_starts_on_an_empty_folder_and_prints_its_urls(tmp_path: Path
         assert "starts at 2026-11-30T07:00:00-06:00" in text
         token = re.search(r"Bearer (co_\S+)\)", text)
         assert token is not None
-        async with aiohttp.ClientSession() as http, http.get(
-            f"{base}/api/v1/customers/C001", headers={"Authorization": f"Bearer {token[1]}"}
-        ) as response:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(
+                f"{base}/api/v1/customers/C001", headers={"Authorization": f"Bearer {token[1]}"}
+            ) as response,
+        ):
             assert (await response.json())["name"] == "Lone Star Restaurant Group"
     assert (tmp_path / "callout.db").exists()

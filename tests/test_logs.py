@@ -30,8 +30,13 @@ def test_things_that_are_not_phones_stay() -> None:
 
 def test_a_log_record_is_one_json_object_with_masked_extras() -> None:
     record = logging.makeLogRecord(
-        {"name": "callout.test", "levelno": logging.INFO, "levelname": "INFO",
-         "msg": "sms from %s", "args": ("+15125550101",)}
+        {
+            "name": "callout.test",
+            "levelno": logging.INFO,
+            "levelname": "INFO",
+            "msg": "sms from %s",
+            "args": ("+15125550101",),
+        }
     )
     record.sender = "+15125550101"
     record.nested = {"to": ["+15125550190"]}

@@ -21,6 +21,8 @@ from webhooks.logs import setup_logging
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["bench"]:
+        return _bench(args[1:])
     parser = _parser()
     ns = parser.parse_args(args)
     try:
@@ -140,3 +142,12 @@ def _demo(ns: argparse.Namespace, settings: Settings) -> int:
     from webhooks.demo import run_demo
 
     return run_demo(_with_port(settings, None, ns.port))
+
+
+def _bench(args: list[str]) -> int:
+    if args[:1] == ["trsp"]:
+        from webhooks.bench_trsp import main as trsp_main
+
+        return trsp_main(args[1:])
+    print("callout bench: expected `callout bench trsp INSTANCE...`", file=sys.stderr)
+    return 2

@@ -135,3 +135,6 @@ class Explanation:
     runners_up: tuple[Candidate, ...]
     excluded: tuple[Exclusion, ...]
     reason: str | None = None  # why nothing was chosen, or why it goes to a dispatcher
+    # Passed every rule checkable without the insertion search, but could not have beaten
+    # the runners-up even at best, so their day was not searched (ranked lower, not excluded).
+    unranked: tuple[str, ...] = ()
