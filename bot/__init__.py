@@ -1,0 +1,1 @@
+"""Conversations: channel adapters, intake and the flows for customers, technicians, dispatchers."""
