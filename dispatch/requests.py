@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from dispatch.clock import Clock
 from dispatch.company import Customer, Site
@@ -149,3 +150,80 @@ def _street_key(address: str) -> tuple[str, str] | None:
     if len(words) < 2 or not words[0].isdigit():
         return None
     return words[0], words[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Details:
+    """What a later message adds to a request: each field only when now known."""
+
+    skill: str | None = None
+    priority: str | None = None
+    address: str | None = None
+    site_id: str | None = None
+    equipment_id: str | None = None
+    wants: Wants | None = None
+
+
+async def fill_in(
+    uow: UnitOfWork,
+    clock: Clock,
+    geocode: Geocoder,
+    wo: WorkOrder,
+    details: Details,
+    *,
+    actor: str,
+    channel: str,
+) -> list[str]:
+    """Apply what was learnt to a work order waiting for information; returns what is still
+    missing. When nothing is, the order becomes ready. The caller saves and commits."""
+    now = clock.now()
+    customer = await uow.company.customer(wo.customer_id)
+    if customer is None:
+        raise RequestRefused("unknown_customer", f"no customer {wo.customer_id}")
+    learnt: list[str] = []
+    if details.skill and details.skill != wo.skill:
+        wo.skill = details.skill
+        learnt.append(f"category {details.skill}")
+    if details.site_id or details.address:
+        cmd = OpenWorkOrder(
+            text="", channel=channel, actor=actor, site_id=details.site_id, address=details.address
+        )
+        site = await _site(uow, geocode, customer, cmd)
+        if site is not None and site.id != wo.site_id:
+            wo.site_id = site.id
+            learnt.append(f"site {site.id} ({site.address})")
+    if details.equipment_id and details.equipment_id != wo.equipment_id:
+        wo.equipment_id = details.equipment_id
+        learnt.append(f"equipment {details.equipment_id}")
+    if details.wants is not None and details.wants != wo.wants:
+        wo.wants = details.wants
+        learnt.append("preferred time")
+    if details.priority and _rank(details.priority) < _rank(wo.priority):
+        company = await uow.company.load()
+        wo.priority = details.priority
+        wo.sla_due_at = sla_due(company, customer, wo.priority, wo.created_at)
+        learnt.append(f"priority {details.priority}")
+    if learnt:
+        wo.record(now, "details", "learnt " + ", ".join(learnt), actor=actor, channel=channel)
+    missing = [name for name, value in (("skill", wo.skill), ("site", wo.site_id)) if not value]
+    if not missing and wo.status in (Status.NEW, Status.NEEDS_INFO):
+        wo.transition(Status.READY, now, actor=actor, channel=channel)
+    return missing
+
+
+def _rank(priority: str) -> int:
+    return PRIORITIES.index(priority) if priority in PRIORITIES else len(PRIORITIES)
+
+
+# Statuses in which a customer may still cancel: nobody is on the way yet.
+CUSTOMER_CANCELLABLE = frozenset(
+    {Status.NEW, Status.NEEDS_INFO, Status.READY, Status.OFFERED, Status.ASSIGNED, Status.ON_HOLD}
+)
+
+
+def cancel_by_customer(wo: WorkOrder, now: datetime, *, actor: str, channel: str) -> bool:
+    """Cancel a job that has not started; False (and nothing changes) when it has."""
+    if wo.status not in CUSTOMER_CANCELLABLE:
+        return False
+    wo.transition(Status.CANCELLED, now, actor=actor, channel=channel, why="cancelled by customer")
+    return True

@@ -89,6 +89,19 @@ class Wants:
     end: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Photo:
+    """A photo or PDF attached to a work order; the file lives under MEDIA_DIR at `path`."""
+
+    id: int
+    path: str
+    content_type: str
+    size: int
+    sent_by: str
+    channel: str
+    at: datetime
+
+
 def format_number(seq: int) -> str:
     return f"WO-{seq}"
 
@@ -117,6 +130,7 @@ class WorkOrder:
     technician_id: str | None = None
     source_channel: str = "api"
     flag: Flag | None = None
+    extra_minutes: int = 0  # the visit runs this much longer than the category's estimate
     timeline: list[TimelineEvent] = field(default_factory=list)
     new_events: list[TimelineEvent] = field(default_factory=list)
 

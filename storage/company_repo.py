@@ -136,6 +136,12 @@ class CompanyRepository:
         for site in customer.sites:
             await self.add_site(customer.id, site)
 
+    async def rename_customer(self, customer_id: str, name: str) -> None:
+        row = await self.session.get(t.CustomerRow, customer_id)
+        if row is not None:
+            row.name = name
+            await self.session.flush()
+
     async def add_site(self, customer_id: str, site: Site) -> None:
         self.session.add(t.SiteRow(**cv.site_values(site, customer_id)))
         await self.session.flush()

@@ -196,6 +196,14 @@ class WorkOrderRow(Base):
     source_channel: Mapped[str] = mapped_column(String(16))
     flag_reason: Mapped[str | None] = mapped_column(Text)
     flagged_at: Mapped[datetime | None]
+    # The technician's day plan: order and planned times (null when not planned).
+    plan_position: Mapped[int | None]
+    planned_start: Mapped[datetime | None]
+    planned_end: Mapped[datetime | None]
+    # Deadlines as data, swept by the worker.
+    extra_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # overrun
+    sla_stage: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0 50 80 100
+    lone_check_due_at: Mapped[datetime | None]
 
 
 class TimelineRow(Base):
@@ -210,6 +218,56 @@ class TimelineRow(Base):
     channel: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
     data: Mapped[Json | None] = mapped_column(JSON)
+
+
+class PhotoRow(Base):
+    """A photo (or PDF) attached to a work order, stored under MEDIA_DIR."""
+
+    __tablename__ = "photos"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    work_order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+    )
+    path: Mapped[str] = mapped_column(String(300))  # relative to MEDIA_DIR
+    content_type: Mapped[str] = mapped_column(String(100))
+    bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    sent_by: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class OfferRow(Base):
+    """A job offered to one technician until it expires (data, not a sleeping task)."""
+
+    __tablename__ = "offers"
+    __table_args__ = (Index("ix_offers_live", "status", "expires_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    work_order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+    )
+    technician_id: Mapped[str] = mapped_column(ForeignKey("technicians.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # live accepted declined expired withdrawn
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    failover_at: Mapped[datetime | None]  # re-sent by SMS when still unanswered then
+    answered_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class DecisionRow(Base):
+    """Every assignment decision with its explanation: chosen, runners-up, excluded and why."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    work_order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(16))  # offer flag assign bump replan override
+    actor: Mapped[str] = mapped_column(String(100))
+    technician_id: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[Json]
 
 
 class SequenceRow(Base):
@@ -227,13 +285,18 @@ class InboundRow(Base):
     """Every inbound payload, stored before we answer 200; the unique key makes replays no-ops."""
 
     __tablename__ = "inbound_messages"
-    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        Index("ix_inbound_sender", "channel", "sender", "received_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(64))
+    sender: Mapped[str | None] = mapped_column(String(64))
     received_at: Mapped[datetime]
     payload: Mapped[str] = mapped_column(Text)
     processed_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class OutboxRow(Base):
@@ -255,6 +318,11 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None]
     external_id: Mapped[str | None] = mapped_column(String(64), index=True)
     delivery_status: Mapped[str | None] = mapped_column(String(32))
+    # While a worker holds the row: another may take it over once this passes (a crash).
+    claimed_until: Mapped[datetime | None]
+    # Where to re-send when the first channel refuses (a technician's Telegram → SMS).
+    fallback_channel: Mapped[str | None] = mapped_column(String(16))
+    fallback_recipient: Mapped[str | None] = mapped_column(String(64))
 
 
 class IdentityRow(Base):
@@ -270,6 +338,20 @@ class IdentityRow(Base):
     username: Mapped[str | None] = mapped_column(String(64))
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+
+
+class ConversationRow(Base):
+    """Where a conversation stands, per channel address: state in the database, not in memory."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(32), default="idle")
+    data: Mapped[Json] = mapped_column(JSON, default=dict)
+    work_order_seq: Mapped[int | None]
+    updated_at: Mapped[datetime]
 
 
 class ApiTokenRow(Base):

@@ -7,7 +7,10 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.assignment_repo import AssignmentRepository
 from storage.company_repo import CompanyRepository
+from storage.messaging_repo import ConversationRepository, IdentityRepository, InboundRepository
+from storage.outbox_repo import OutboxRepository
 from storage.sequences import next_value
 from storage.tokens import TokenRepository
 from storage.workorder_repo import WorkOrderRepository
@@ -18,6 +21,11 @@ class SqlUnitOfWork:
     work_orders: WorkOrderRepository
     company: CompanyRepository
     tokens: TokenRepository
+    inbound: InboundRepository
+    identities: IdentityRepository
+    conversations: ConversationRepository
+    outbox: OutboxRepository
+    assignments: AssignmentRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -27,6 +35,11 @@ class SqlUnitOfWork:
         self.work_orders = WorkOrderRepository(self.session)
         self.company = CompanyRepository(self.session)
         self.tokens = TokenRepository(self.session)
+        self.inbound = InboundRepository(self.session)
+        self.identities = IdentityRepository(self.session)
+        self.conversations = ConversationRepository(self.session)
+        self.outbox = OutboxRepository(self.session)
+        self.assignments = AssignmentRepository(self.session, self.work_orders)
         return self
 
     async def __aexit__(

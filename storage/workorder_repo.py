@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.workorder import Flag, Status, TimelineEvent, Wants, WorkOrder
+from dispatch.workorder import OPEN, Flag, Photo, Status, TimelineEvent, Wants, WorkOrder
 from storage import tables as t
 from storage.sequences import next_value
 
@@ -21,6 +21,7 @@ class WorkOrderFilter:
     created_from: datetime | None = None
     created_to: datetime | None = None
     customer_id: str | None = None
+    statuses: tuple[str, ...] | None = None
 
 
 class WorkOrderRepository:
@@ -87,6 +88,48 @@ class WorkOrderRepository:
                 by_id[e.work_order_id].append(e)
         return [_to_domain(r, by_id[r.id]) for r in rows]
 
+    async def add_photo(
+        self,
+        seq: int,
+        *,
+        path: str,
+        content_type: str,
+        size: int,
+        sha256: str,
+        sent_by: str,
+        channel: str,
+        at: datetime,
+    ) -> Photo:
+        row_id = await self.row_id(seq)
+        if row_id is None:
+            raise KeyError(f"no work order {seq}")
+        row = t.PhotoRow(
+            work_order_id=row_id,
+            path=path,
+            content_type=content_type,
+            bytes=size,
+            sha256=sha256,
+            sent_by=sent_by,
+            channel=channel,
+            created_at=at,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return _photo(row)
+
+    async def photos(self, seq: int) -> list[Photo]:
+        rows = await self.session.scalars(
+            select(t.PhotoRow)
+            .join(t.WorkOrderRow)
+            .where(t.WorkOrderRow.seq == seq)
+            .order_by(t.PhotoRow.id)
+        )
+        return [_photo(r) for r in rows]
+
+    async def open_for_customer(self, customer_id: str) -> list[WorkOrder]:
+        where = WorkOrderFilter(customer_id=customer_id, statuses=tuple(s.value for s in OPEN))
+        return await self.find(where, after_seq=None, limit=50)
+
     async def _append_events(self, row_id: int, wo: WorkOrder) -> None:
         for e in wo.new_events:
             self.session.add(
@@ -114,6 +157,8 @@ def _filtered(query: Select[t.WorkOrderRow], f: WorkOrderFilter) -> Select[t.Wor
         query = query.where(w.technician_id == f.technician_id)
     if f.customer_id is not None:
         query = query.where(w.customer_id == f.customer_id)
+    if f.statuses is not None:
+        query = query.where(w.status.in_(f.statuses))
     if f.created_from is not None:
         query = query.where(w.created_at >= f.created_from)
     if f.created_to is not None:
@@ -135,6 +180,7 @@ def _copy_into(row: t.WorkOrderRow, wo: WorkOrder) -> None:
     row.wants_start = wo.wants.start if wo.wants else None
     row.wants_end = wo.wants.end if wo.wants else None
     row.source_channel = wo.source_channel
+    row.extra_minutes = wo.extra_minutes
     row.flag_reason = wo.flag.reason if wo.flag else None
     row.flagged_at = wo.flag.at if wo.flag else None
 
@@ -161,10 +207,23 @@ def _to_domain(row: t.WorkOrderRow, events: list[t.TimelineRow]) -> WorkOrder:
         technician_id=row.technician_id,
         source_channel=row.source_channel,
         flag=flag,
+        extra_minutes=row.extra_minutes,
         timeline=[
             TimelineEvent(
                 at=e.at, kind=e.kind, actor=e.actor, channel=e.channel, text=e.text, data=e.data
             )
             for e in events
         ],
+    )
+
+
+def _photo(row: t.PhotoRow) -> Photo:
+    return Photo(
+        id=row.id,
+        path=row.path,
+        content_type=row.content_type,
+        size=row.bytes,
+        sent_by=row.sent_by,
+        channel=row.channel,
+        at=row.created_at,
     )

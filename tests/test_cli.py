@@ -55,7 +55,7 @@ async def server(folder: Path, *args: str, **extra: str) -> AsyncIterator[tuple[
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
     )
-    base, lines = f"http://127.0.0.1:{port}", []
+    base, lines = f"http://127.0.0.1:{port}", list[str]()
     try:
         assert proc.stdout is not None
         async with aiohttp.ClientSession() as http:

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram.ext import Application
 
+from bot.context import BotConfig, Deps
+from bot.media import MediaSource, TelegramMedia, TwilioMedia
+from bot.ports import BotUnitOfWork
 from dispatch.clock import Clock, StartedClock, SystemClock
 from storage.db import make_engine, session_factory
 from storage.migrate import check_schema
 from storage.uow import SqlUnitOfWork
+from storage.zip_geocode import zip_centroid
 from webhooks.config import Settings
 from webhooks.errors import error_middleware
 from webhooks.metrics import Metrics
@@ -31,11 +36,33 @@ class Services:
     metrics: Metrics
     engine: AsyncEngine | None = None
     sessions: async_sessionmaker[AsyncSession] | None = None
+    telegram: Application | None = None  # type: ignore[type-arg]
+    media: dict[str, MediaSource] = field(default_factory=dict)
 
     def uow(self) -> SqlUnitOfWork:
         if self.sessions is None:
             raise RuntimeError("the database is not open yet")
         return SqlUnitOfWork(self.sessions)
+
+    def bot_uows(self) -> BotUnitOfWork:
+        return self.uow()
+
+    def bot_deps(self) -> Deps:
+        s = self.settings
+        return Deps(
+            clock=self.clock,
+            geocode=zip_centroid,
+            config=BotConfig(
+                public_base_url=s.public_base_url,
+                media_dir=s.media_dir,
+                channels=frozenset(
+                    ["sim"]
+                    + (["telegram"] if s.telegram_enabled else [])
+                    + (["sms"] if s.twilio_enabled else [])
+                ),
+            ),
+            media=self.media,
+        )
 
 
 SERVICES = web.AppKey("services", Services)
@@ -45,16 +72,24 @@ def make_clock(settings: Settings) -> Clock:
     return StartedClock(settings.now) if settings.now is not None else SystemClock()
 
 
-def init_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
-    from webhooks import api, health
+def init_app(
+    settings: Settings, *, clock: Clock | None = None, worker: bool = False
+) -> web.Application:
+    from webhooks import api, channels, health
 
     app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware])
     app[SERVICES] = Services(
         settings=settings, clock=clock or make_clock(settings), metrics=Metrics()
     )
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_channels)
+    if worker:
+        from webhooks.worker import worker_context
+
+        app.cleanup_ctx.append(worker_context)
     health.setup(app)
     api.setup(app)
+    channels.setup(app)
     return app
 
 
@@ -69,6 +104,25 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     services.engine, services.sessions = engine, session_factory(engine)
     yield
     await engine.dispose()
+
+
+async def _channels(app: web.Application) -> AsyncIterator[None]:
+    """Telegram's application lives as long as ours; media sources for the configured channels."""
+    from webhooks.channels import telegram_application
+
+    services = app[SERVICES]
+    s = services.settings
+    if s.twilio_account_sid and s.twilio_auth_token:
+        services.media["sms"] = TwilioMedia(s.twilio_account_sid, s.twilio_auth_token)
+    if s.telegram_enabled:
+        services.telegram = telegram_application(services)
+        await services.telegram.initialize()
+        await services.telegram.start()
+        services.media["telegram"] = TelegramMedia(services.telegram.bot)
+    yield
+    if services.telegram is not None:
+        await services.telegram.stop()
+        await services.telegram.shutdown()
 
 
 async def database_ok(services: Services) -> bool:

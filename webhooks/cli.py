@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from dispatch.clock import SystemClock
+from dispatch.company import Company
 from storage.company_file import CompanyFileError, load_company_file
 from storage.db import make_engine, session_factory
 from storage.importer import import_company
@@ -55,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.set_defaults(run=_serve)
 
+    sub.add_parser("worker", help="outbox delivery and timers, without the web part").set_defaults(
+        run=_worker
+    )
+
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="create or upgrade the schema").set_defaults(run=_db_upgrade)
@@ -62,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="load or update a company file")
     imp.add_argument("file", type=Path)
     imp.set_defaults(run=_import)
+
+    parse = sub.add_parser("parse", help="show what intake understands of a message (JSON)")
+    parse.add_argument("text", nargs="?", help="the message")
+    parse.add_argument("--company", type=Path, help="a company file (default: the database's)")
+    parse.add_argument("--from", dest="sender", help="the sender's phone or e-mail")
+    parse.add_argument("--at", help="when it was sent (ISO, default now)")
+    parse.add_argument("--jsonl", type=Path, help='one {"text","from","at"} object a line')
+    parse.set_defaults(run=_parse)
 
     token = sub.add_parser("token", help="API tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True)
@@ -84,7 +98,14 @@ def _serve(ns: argparse.Namespace, settings: Settings) -> int:
 
     settings = _with_port(settings, ns.host, ns.port)
     base = f"http://{settings.host}:{settings.port}"
-    return run_server(settings, banner=[f"Callout serving on {base}", "Press Ctrl+C to stop."])
+    banner = [f"Callout serving on {base}", "Press Ctrl+C to stop."]
+    return run_server(settings, banner=banner, worker=not ns.no_worker)
+
+
+def _worker(_ns: argparse.Namespace, settings: Settings) -> int:
+    from webhooks.worker import run_worker_process
+
+    return run_worker_process(settings)
 
 
 def _db_upgrade(_ns: argparse.Namespace, settings: Settings) -> int:
@@ -118,6 +139,42 @@ def _import(ns: argparse.Namespace, settings: Settings) -> int:
     for site in loaded.geocoded_sites:
         print(f"site {site}: placed at its ZIP centroid (no coordinates in the file)")
     return 0
+
+
+def _parse(ns: argparse.Namespace, settings: Settings) -> int:
+    from bot.intake.batch import parse_jsonl, parse_records
+
+    if (ns.text is None) == (ns.jsonl is None):
+        print("callout parse: give a message TEXT or --jsonl FILE", file=sys.stderr)
+        return 2
+    company = load_company_file(ns.company).company if ns.company else _db_company(settings)
+    now = SystemClock().now()
+    if ns.jsonl is not None:
+        with ns.jsonl.open(encoding="utf-8") as lines:
+            for line in parse_jsonl(company, lines, now=now):
+                print(line)
+        return 0
+    record: dict[str, object] = {"text": ns.text, "from": ns.sender, "at": ns.at}
+    try:
+        [result] = parse_records(company, [record], now=now)
+    except ValueError as err:
+        print(f"callout parse: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _db_company(settings: Settings) -> Company:
+    async def run() -> Company:
+        engine = make_engine(settings.database_url)
+        try:
+            await check_schema(engine)
+            async with SqlUnitOfWork(session_factory(engine)) as uow:
+                return await uow.company.load()
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
 def _token_create(ns: argparse.Namespace, settings: Settings) -> int:

@@ -15,8 +15,8 @@ from webhooks.config import Settings
 log = logging.getLogger("callout.serve")
 
 
-def run_server(settings: Settings, *, banner: list[str] | None = None) -> int:
-    app = init_app(settings)
+def run_server(settings: Settings, *, banner: list[str] | None = None, worker: bool = True) -> int:
+    app = init_app(settings, worker=worker)
     try:
         asyncio.run(_serve(app, settings, banner or []))
     except SchemaOutOfDate as err:

@@ -1,0 +1,66 @@
+"""What conversations need from storage: the domain's unit of work plus messaging repositories."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from dispatch.messaging import Conversation, Fallback, Identity
+from dispatch.ports import UnitOfWork
+
+
+class Inbox(Protocol):
+    async def store(
+        self, channel: str, external_id: str, sender: str | None, payload: str, now: datetime
+    ) -> bool: ...
+    async def mark_processed(
+        self, channel: str, external_id: str, now: datetime, error: str | None = None
+    ) -> None: ...
+    async def count_since(self, channel: str, sender: str, since: datetime) -> int: ...
+
+
+class Identities(Protocol):
+    async def find(self, channel: str, address: str) -> Identity | None: ...
+    async def of_party(self, role: str, party_id: str) -> list[Identity]: ...
+    async def link(
+        self,
+        channel: str,
+        address: str,
+        role: str,
+        party_id: str,
+        now: datetime,
+        *,
+        username: str | None = None,
+    ) -> Identity: ...
+    async def set_opted_out(self, phone: str, opted_out: bool, now: datetime) -> None: ...
+
+
+class Conversations(Protocol):
+    async def get(self, channel: str, address: str) -> Conversation: ...
+    async def save(self, conv: Conversation, now: datetime) -> None: ...
+
+
+class Outbox(Protocol):
+    async def add(
+        self,
+        channel: str,
+        recipient: str,
+        payload: dict[str, Any],
+        *,
+        now: datetime,
+        kind: str = "message",
+        work_order_id: int | None = None,
+        due_at: datetime | None = None,
+        fallback: Fallback | None = None,
+    ) -> int: ...
+
+
+class BotUnitOfWork(UnitOfWork, Protocol):
+    @property
+    def inbound(self) -> Inbox: ...
+    @property
+    def identities(self) -> Identities: ...
+    @property
+    def conversations(self) -> Conversations: ...
+    @property
+    def outbox(self) -> Outbox: ...

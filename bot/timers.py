@@ -1,0 +1,29 @@
+"""Deadlines are data: each sweep turns the due ones into events, and the events into
+messages, in one transaction per kind of deadline. The worker calls `sweep` in its loop."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bot.context import Deps
+from bot.notify import publish
+from bot.offers import offer_failover
+from bot.ports import BotUnitOfWork
+from dispatch.assignment import expire_due_offers
+
+log = logging.getLogger("callout.timers")
+
+
+async def sweep(uows: Callable[[], BotUnitOfWork], deps: Deps) -> int:
+    """Run every due deadline once; returns how many events came out."""
+    count = 0
+    async with uows() as uow:
+        events = await expire_due_offers(uow, deps.clock)
+        await publish(uow, deps, events)
+        await uow.commit()
+        count += len(events)
+    async with uows() as uow:
+        count += await offer_failover(uow, deps)
+        await uow.commit()
+    return count

@@ -1,0 +1,387 @@
+"""Assignment as the product runs it: choose, offer or flag, accept, decline, expire, bump.
+
+Each service takes the unit of work, changes work orders and offers, and returns the events
+the bot turns into messages in the same transaction. The caller commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dispatch.clock import Clock
+from dispatch.engine.bump import needs_bump, plan_bump
+from dispatch.engine.choose import (
+    ALL_OFFERS_DECLINED,
+    NO_FEASIBLE_TECHNICIAN,
+    AutoAssignPolicy,
+    choose,
+    decide,
+    place,
+)
+from dispatch.engine.model import Candidate, Exclusion, Explanation, Route
+from dispatch.events import (
+    Event,
+    JobAssigned,
+    JobFlagged,
+    JobUnassigned,
+    OfferMade,
+    OfferWithdrawn,
+    WindowMoved,
+)
+from dispatch.planning import DAY_MINUTES, DayView, plan_day_of
+from dispatch.ports import UnitOfWork
+from dispatch.workorder import Status, WorkOrder
+
+DEFAULT_TIMEOUT_MINUTES = 30
+MAX_RETRIES = 5  # re-choices when a concurrent booking took the chosen slot
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    ok: bool
+    message: str
+    events: tuple[Event, ...] = ()
+
+
+async def day_view(uow: UnitOfWork, clock: Clock, day: date) -> tuple[DayView, dict[str, Route]]:
+    company = await uow.company.load()
+    view = DayView(company, day, clock.now())
+    start = view.midnight
+    end = start + timedelta(days=1)
+    bookings = await uow.assignments.bookings(start, end)
+    routes = view.routes(
+        bookings,
+        unavailable=await uow.assignments.unavailable(),
+        done_today=await uow.assignments.done_today(start, end),
+    )
+    return view, routes
+
+
+def _now_on(view: DayView) -> float | None:
+    now = view.now_minutes
+    return now if 0 <= now <= DAY_MINUTES else (0.0 if now < 0 else None)
+
+
+async def assign(uow: UnitOfWork, clock: Clock, seq: int, *, actor: str = "engine") -> list[Event]:
+    """Offer a ready job to the best technician, or flag it for a dispatcher with suggestions."""
+    wo = await uow.work_orders.get(seq, lock=True)
+    if wo is None or wo.status is not Status.READY:
+        return []
+    company = await uow.company.load()
+    zone = ZoneInfo(company.settings.timezone)
+    now = clock.now()
+    view, routes = await day_view(uow, clock, plan_day_of(wo, now, zone))
+    job = view.job(wo)
+    if job is None:
+        return await _flag(uow, wo, now, "no_location: the site has no coordinates", (), actor)
+    offers = await uow.assignments.offers_of(seq)
+    declined = frozenset(o.technician_id for o in offers if o.status in ("declined", "expired"))
+    weights = company.assignment.weights
+    policy = AutoAssignPolicy.from_company(company.auto_assign)
+    for _ in range(MAX_RETRIES):
+        expl = choose(
+            job,
+            list(routes.values()),
+            view.travel,
+            view.depot,
+            weights,
+            now=_now_on(view),
+            declined=declined,
+        )
+        if expl.chosen is None and declined:
+            expl = Explanation(
+                expl.job_id,
+                None,
+                expl.runners_up,
+                expl.excluded,
+                ALL_OFFERS_DECLINED,
+                expl.unranked,
+            )
+        if job.priority == 1 and needs_bump(job, expl):
+            bumped = await _bump(uow, clock, view, routes, wo, actor)
+            if bumped is not None:
+                return bumped
+        decision = decide(job, expl, policy)
+        await uow.assignments.add_decision(
+            seq,
+            now,
+            decision.action,
+            actor,
+            decision.worker_id,
+            {**explanation_json(expl, view), "reason": decision.reason},
+        )
+        if decision.action == "flag" or decision.worker_id is None:
+            names = tuple(c.worker_id for c in decision.suggestions)
+            return await _flag(
+                uow, wo, now, decision.reason or NO_FEASIBLE_TECHNICIAN, names, actor
+            )
+        tech = decision.worker_id
+        await uow.assignments.lock_technician(tech)
+        view, routes = await day_view(uow, clock, view.day)  # fresh, now that we hold the lock
+        placed = place(job, routes[tech], view.travel, view.depot, now=_now_on(view))
+        if isinstance(placed, Exclusion):
+            continue  # someone booked that slot meanwhile: choose again on the fresh day
+        await uow.assignments.set_schedule(view.schedule(placed.route))
+        timeout = decision.offer_timeout_minutes or DEFAULT_TIMEOUT_MINUTES
+        expires = now + timedelta(minutes=timeout)
+        await uow.assignments.create_offer(
+            seq, tech, now, expires, now + timedelta(minutes=timeout / 2)
+        )
+        assert expl.chosen is not None
+        why = why_line(expl.chosen, view)
+        wo.transition(Status.OFFERED, now, actor=actor, why=f"offered to {tech}: {why}")
+        await uow.work_orders.save(wo)
+        return [OfferMade(seq, tech, expires, why, dispatcher_told=decision.notify_dispatcher)]
+    return await _flag(uow, wo, now, NO_FEASIBLE_TECHNICIAN, (), actor)
+
+
+async def _flag(
+    uow: UnitOfWork, wo: WorkOrder, now: Any, reason: str, suggestions: tuple[str, ...], actor: str
+) -> list[Event]:
+    text = reason + (f"; suggestions: {', '.join(suggestions)}" if suggestions else "")
+    wo.raise_flag(text, now, actor=actor)
+    await uow.work_orders.save(wo)
+    return [JobFlagged(wo.seq, reason, suggestions)]
+
+
+async def accept(uow: UnitOfWork, clock: Clock, seq: int, tech_id: str, *, channel: str) -> Outcome:
+    """The technician takes the offer. Exactly one acceptance can win: the work order's row
+    lock, then the technician's, serialize racing replies across processes."""
+    now = clock.now()
+    wo = await uow.work_orders.get(seq, lock=True)
+    offer = await uow.assignments.live_offer(seq)
+    number = f"WO-{seq}"
+    if wo is None or offer is None or offer.technician_id != tech_id:
+        return Outcome(False, f"{number} is not offered to you (any more).")
+    if offer.expires_at <= now:
+        events = await _expire(uow, clock, offer.id, wo)
+        return Outcome(
+            False, f"The offer for {number} expired, so it went to someone else.", tuple(events)
+        )
+    await uow.assignments.lock_technician(tech_id)
+    company = await uow.company.load()
+    view, routes = await day_view(
+        uow, clock, plan_day_of(wo, now, ZoneInfo(company.settings.timezone))
+    )
+    job = view.job(wo)
+    route = routes[tech_id]
+    without = Route(
+        route.worker, tuple(j for j in route.jobs if j is None or j.id != str(seq)), route.fixed
+    )
+    placed = (
+        None if job is None else place(job, without, view.travel, view.depot, now=_now_on(view))
+    )
+    if placed is None or isinstance(placed, Exclusion):
+        await uow.assignments.close_offer(offer.id, "withdrawn", now, "no longer fits the day")
+        wo.transition(
+            Status.READY,
+            now,
+            actor=f"technician:{tech_id}",
+            channel=channel,
+            why="the offer no longer fits the technician's day",
+        )
+        await uow.work_orders.save(wo)
+        events = await assign(uow, clock, seq)
+        return Outcome(
+            False, f"{number} no longer fits your day, so it went back to dispatch.", tuple(events)
+        )
+    await uow.assignments.close_offer(offer.id, "accepted", now, None)
+    await uow.assignments.set_schedule(view.schedule(placed.route))
+    wo.technician_id = tech_id
+    if wo.flag is not None:
+        wo.clear_flag(now)
+    wo.transition(
+        Status.ASSIGNED, now, actor=f"technician:{tech_id}", channel=channel, why="offer accepted"
+    )
+    await uow.work_orders.save(wo)
+    planned = await uow.assignments.planned(seq)
+    return Outcome(
+        True, f"{number} is yours.", (JobAssigned(seq, tech_id, planned[0] if planned else None),)
+    )
+
+
+async def decline(
+    uow: UnitOfWork, clock: Clock, seq: int, tech_id: str, reason: str, *, channel: str
+) -> Outcome:
+    now = clock.now()
+    wo = await uow.work_orders.get(seq, lock=True)
+    offer = await uow.assignments.live_offer(seq)
+    if wo is None or offer is None or offer.technician_id != tech_id:
+        return Outcome(False, f"WO-{seq} is not offered to you (any more).")
+    await uow.assignments.close_offer(offer.id, "declined", now, reason or None)
+    await uow.assignments.clear_schedule(seq)
+    wo.transition(
+        Status.READY,
+        now,
+        actor=f"technician:{tech_id}",
+        channel=channel,
+        why=f"declined by {tech_id}" + (f": {reason}" if reason else ""),
+    )
+    await uow.work_orders.save(wo)
+    events = await assign(uow, clock, seq)
+    return Outcome(True, f"Declined WO-{seq}. Thanks for letting us know.", tuple(events))
+
+
+async def expire_due_offers(uow: UnitOfWork, clock: Clock, *, limit: int = 50) -> list[Event]:
+    """The sweep: live offers past their expiry go to the next candidate."""
+    events: list[Event] = []
+    for offer_id, seq in await uow.assignments.due_offers(clock.now(), limit):
+        wo = await uow.work_orders.get(seq, lock=True)
+        if wo is not None:
+            events += await _expire(uow, clock, offer_id, wo)
+    return events
+
+
+async def _expire(uow: UnitOfWork, clock: Clock, offer_id: int, wo: WorkOrder) -> list[Event]:
+    now = clock.now()
+    offers = [o for o in await uow.assignments.offers_of(wo.seq) if o.id == offer_id]
+    await uow.assignments.close_offer(offer_id, "expired", now, "no answer in time")
+    await uow.assignments.clear_schedule(wo.seq)
+    tech = offers[0].technician_id if offers else "?"
+    wo.transition(Status.READY, now, why=f"offer to {tech} expired unanswered")
+    await uow.work_orders.save(wo)
+    return [OfferWithdrawn(wo.seq, tech, "no answer in time"), *await assign(uow, clock, wo.seq)]
+
+
+async def unassign(
+    uow: UnitOfWork, clock: Clock, wo: WorkOrder, *, actor: str, why: str, channel: str = "system"
+) -> list[Event]:
+    """Take a job off whoever holds it (offer or assignment); it goes back to ready."""
+    now = clock.now()
+    events: list[Event] = []
+    offer = await uow.assignments.live_offer(wo.seq)
+    if offer is not None:
+        await uow.assignments.close_offer(offer.id, "withdrawn", now, why)
+        events.append(OfferWithdrawn(wo.seq, offer.technician_id, why))
+    if wo.technician_id is not None:
+        events.append(JobUnassigned(wo.seq, wo.technician_id, why))
+        wo.technician_id = None
+    await uow.assignments.clear_schedule(wo.seq)
+    if wo.status is not Status.READY:
+        wo.transition(Status.READY, now, actor=actor, channel=channel, why=why)
+    await uow.work_orders.save(wo)
+    return events
+
+
+async def _bump(
+    uow: UnitOfWork,
+    clock: Clock,
+    view: DayView,
+    routes: dict[str, Route],
+    wo: WorkOrder,
+    actor: str,
+) -> list[Event] | None:
+    """§5 emergency bump: the P1 takes the place of lower-priority work where that costs
+    least; the displaced jobs are re-planned and their customers told the new window."""
+    job = view.job(wo)
+    if job is None:
+        return None
+    company = view.company
+    plan = plan_bump(
+        job,
+        list(routes.values()),
+        view.travel,
+        view.depot,
+        company.assignment.weights,
+        now=_now_on(view),
+    )
+    if plan is None:
+        return None
+    now = clock.now()
+    events: list[Event] = []
+    displaced: list[WorkOrder] = []
+    for moved in plan.displaced:
+        other = await uow.work_orders.get(int(moved.id), lock=True)
+        if other is None:
+            continue
+        events += await unassign(uow, clock, other, actor=actor, why=f"bumped for {wo.number}")
+        displaced.append(other)
+    await uow.assignments.add_decision(
+        wo.seq,
+        now,
+        "bump",
+        actor,
+        plan.worker_id,
+        {
+            "displaced": [d.number for d in displaced],
+            "moved": [
+                {"job": m.job_id, "from": m.from_worker, "to": m.to_worker, "why": m.reason}
+                for m in plan.moved
+            ],
+        },
+    )
+    wo.record(
+        now,
+        "bump",
+        f"emergency bump: {plan.worker_id} drops " + ", ".join(d.number for d in displaced),
+        actor=actor,
+    )
+    await uow.work_orders.save(wo)
+    events += await offer_to(uow, clock, wo, plan.worker_id, actor, "emergency bump")
+    for other in displaced:
+        events += await assign(uow, clock, other.seq, actor=actor)
+        planned = await uow.assignments.planned(other.seq)
+        if planned is not None:
+            events.append(WindowMoved(other.seq, planned[0], planned[1]))
+    return events
+
+
+async def offer_to(
+    uow: UnitOfWork, clock: Clock, wo: WorkOrder, tech: str, actor: str, why: str
+) -> list[Event]:
+    """Offer straight to one technician (bump, dispatcher's choice), planning it in their day."""
+    now = clock.now()
+    company = await uow.company.load()
+    await uow.assignments.lock_technician(tech)
+    view, routes = await day_view(
+        uow, clock, plan_day_of(wo, now, ZoneInfo(company.settings.timezone))
+    )
+    job = view.job(wo)
+    if job is not None and tech in routes:
+        placed = place(job, routes[tech], view.travel, view.depot, now=_now_on(view))
+        if not isinstance(placed, Exclusion):
+            await uow.assignments.set_schedule(view.schedule(placed.route))
+    policy = AutoAssignPolicy.from_company(company.auto_assign)
+    timeout = policy.timeout(int(wo.priority.removeprefix("P"))) or DEFAULT_TIMEOUT_MINUTES
+    expires = now + timedelta(minutes=timeout)
+    await uow.assignments.create_offer(
+        wo.seq, tech, now, expires, now + timedelta(minutes=timeout / 2)
+    )
+    wo.transition(Status.OFFERED, now, actor=actor, why=f"offered to {tech}: {why}")
+    await uow.work_orders.save(wo)
+    return [OfferMade(wo.seq, tech, expires, why, dispatcher_told=wo.priority == "P1")]
+
+
+def why_line(c: Candidate, view: DayView) -> str:
+    """One line for the offer card: why this technician."""
+    arrival = view.instant(c.arrival).astimezone(view.zone)
+    parts = [f"{c.added_travel:.0f} min extra drive", f"can be there {arrival:%H:%M}"]
+    if c.factors.get("preferred", 0) < 0:
+        parts.append("the customer's preferred technician")
+    if c.factors.get("equipment_familiarity", 0) < 0:
+        parts.append("knows this equipment")
+    return ", ".join(parts)
+
+
+def explanation_json(expl: Explanation, view: DayView) -> dict[str, Any]:
+    def cand(c: Candidate) -> dict[str, Any]:
+        return {
+            "technician": c.worker_id,
+            "score": round(c.score, 2),
+            "arrival": view.instant(c.arrival).isoformat(),
+            "added_travel_minutes": round(c.added_travel, 1),
+            "factors": {k: round(v, 2) for k, v in c.factors.items()},
+        }
+
+    return {
+        "chosen": None if expl.chosen is None else cand(expl.chosen),
+        "runners_up": [cand(c) for c in expl.runners_up],
+        "excluded": [
+            {"technician": e.worker_id, "rule": e.rule, "detail": e.detail} for e in expl.excluded
+        ],
+        "unranked": list(expl.unranked),
+        "why_none": expl.reason,
+    }

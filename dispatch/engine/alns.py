@@ -1,0 +1,377 @@
+"""Adaptive large neighbourhood search over day plans (Ropke & Pisinger style).
+
+Destroy (random, worst, related, string, route) then repair (greedy or regret-2/3 insertion,
+optionally noised), accepted by simulated annealing on total working time plus a penalty
+per unplanned job. Deterministic for a seed when stopped by an iteration count.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import time
+from collections.abc import Callable
+
+from dispatch.engine.search import INF, Problem, RouteState, best_position, place, route_state
+
+
+class Solution:
+    __slots__ = ("states", "unassigned")
+
+    def __init__(self, states: list[RouteState], unassigned: list[int]) -> None:
+        self.states = states
+        self.unassigned = unassigned
+
+    def copy(self) -> Solution:
+        return Solution(self.states[:], self.unassigned[:])
+
+    def working_time(self) -> float:
+        return sum(st.duration for st in self.states)
+
+
+def penalty(p: Problem, j: int) -> float:
+    """What leaving job j unplanned costs: far more than any route it could join."""
+    return p.unplanned_cost * (5 - min(4, max(1, p.jobs[j].priority)))
+
+
+def cost(p: Problem, sol: Solution) -> float:
+    return sol.working_time() + sum(penalty(p, j) for j in sol.unassigned)
+
+
+def tidy(p: Problem, k: int, seq: list[int], fixed: int) -> RouteState:
+    """Drop a depot stop no longer needed, else move it to its cheapest place."""
+    dn = p.depot
+    best = route_state(p, k, seq, fixed)
+    if dn not in seq[fixed:]:
+        assert best is not None
+        return best
+    at = seq.index(dn)
+    rest = seq[:at] + seq[at + 1 :]
+    cand = route_state(p, k, rest, fixed)
+    if cand is not None:
+        return cand
+    for i in range(fixed, len(rest) + 1):
+        if i == at:
+            continue
+        c = route_state(p, k, [*rest[:i], dn, *rest[i:]], fixed)
+        if c is not None and (best is None or c.duration < best.duration - 1e-12):
+            best = c
+    assert best is not None
+    return best
+
+
+def remove(p: Problem, sol: Solution, jobs: set[int]) -> None:
+    for k, st in enumerate(sol.states):
+        seq = st.seq
+        if not any(u in jobs for u in seq[st.fixed :]):
+            continue
+        new = seq[: st.fixed] + [u for u in seq[st.fixed :] if u not in jobs]
+        sol.states[k] = tidy(p, k, new, st.fixed)
+    sol.unassigned.extend(sorted(jobs))
+
+
+def movable(sol: Solution, dn: int) -> list[tuple[int, int]]:
+    """(job, route) for every planned job outside a fixed prefix."""
+    return [(u, k) for k, st in enumerate(sol.states) for u in st.seq[st.fixed :] if u != dn]
+
+
+# --- destroy -------------------------------------------------------------------------------
+
+
+def destroy_random(p: Problem, sol: Solution, q: int, rng: random.Random) -> set[int]:
+    jobs = [u for u, _ in movable(sol, p.depot)]
+    return set(rng.sample(jobs, min(q, len(jobs))))
+
+
+def destroy_worst(p: Problem, sol: Solution, q: int, rng: random.Random) -> set[int]:
+    gains: list[tuple[float, int]] = []
+    for k, st in enumerate(sol.states):
+        for i in range(st.fixed, len(st.seq)):
+            u = st.seq[i]
+            if u == p.depot:
+                continue
+            without = route_state(p, k, st.seq[:i] + st.seq[i + 1 :], st.fixed)
+            gain = st.duration - without.duration if without is not None else 0.0
+            gains.append((-gain, u))
+    gains.sort()
+    out: set[int] = set()
+    while gains and len(out) < q:
+        out.add(gains.pop(int(rng.random() ** 4 * len(gains)))[1])
+    return out
+
+
+def destroy_related(p: Problem, sol: Solution, q: int, rng: random.Random) -> set[int]:
+    placed = {u for u, _ in movable(sol, p.depot)}
+    if not placed:
+        return set()
+    out = {rng.choice(sorted(placed))}
+    while len(out) < q:
+        seed = rng.choice(sorted(out))
+        near = [v for v in p.related[seed] if v in placed and v not in out]
+        if not near:
+            break
+        out.add(near[int(rng.random() ** 6 * len(near))])
+    return out
+
+
+def destroy_string(p: Problem, sol: Solution, q: int, rng: random.Random) -> set[int]:
+    """SISR ruin (Christiaens & Vanden Berghe): strings of consecutive jobs near a seed."""
+    where = {u: k for u, k in movable(sol, p.depot)}
+    if not where:
+        return set()
+    seed = rng.choice(sorted(where))
+    out: set[int] = set()
+    ruined: set[int] = set()
+    for v in (seed, *p.related[seed]):
+        if len(out) >= q:
+            break
+        k = where.get(v)
+        if k is None or k in ruined:
+            continue
+        ruined.add(k)
+        st = sol.states[k]
+        free = [u for u in st.seq[st.fixed :] if u != p.depot]
+        length = rng.randint(1, min(len(free), max(1, q - len(out)), 10))
+        i = free.index(v)
+        lo = rng.randint(max(0, i - length + 1), min(i, len(free) - length))
+        out.update(free[lo : lo + length])
+    return out
+
+
+def destroy_route(p: Problem, sol: Solution, q: int, rng: random.Random) -> set[int]:
+    busy = [k for k, st in enumerate(sol.states) if len(st.seq) > st.fixed]
+    out: set[int] = set()
+    rng.shuffle(busy)
+    busy.sort(key=lambda k: len(sol.states[k].seq))  # short routes are the ones to close
+    for k in busy:
+        if len(out) >= q or (out and rng.random() < 0.5):
+            break
+        st = sol.states[k]
+        out.update(u for u in st.seq[st.fixed :] if u != p.depot)
+    return out
+
+
+# --- repair --------------------------------------------------------------------------------
+
+
+def repair(p: Problem, sol: Solution, regret: int, noise: float, rng: random.Random) -> None:
+    """Insert every unplanned job where it costs least, most regretted job first."""
+    pending = sorted(set(sol.unassigned))
+    sol.unassigned = []
+    states = sol.states
+    table: dict[int, dict[int, tuple[float, int, int]]] = {}
+    for j in pending:
+        row: dict[int, tuple[float, int, int]] = {}
+        for k in p.candidates[j]:
+            r = best_position(p, k, states[k], j)
+            if r is not None:
+                row[k] = r
+        table[j] = row
+    touched: set[int] = set()
+    while pending:
+        pick = -1
+        pick_key = (-INF, INF)
+        for j in pending:
+            row = table[j]
+            if not row:
+                continue
+            costs = sorted(r[0] for r in row.values())
+            if noise:
+                costs = [c + noise * (2 * rng.random() - 1) for c in costs]
+            if regret <= 1:
+                key = (-costs[0], -costs[0])
+            else:
+                reg = sum(
+                    (costs[i] if i < len(costs) else 1e9) - costs[0] for i in range(1, regret)
+                )
+                key = (reg, -costs[0])
+            if key > pick_key:
+                pick_key = key
+                pick = j
+        if pick < 0:
+            sol.unassigned.extend(pending)
+            break
+        row = table.pop(pick)
+        k = min(row, key=lambda r: row[r][0])
+        _, at, kind = row[k]
+        pending.remove(pick)
+        st = states[k]
+        new = route_state(p, k, place(p, st.seq, st.fixed, pick, at, kind), st.fixed)
+        if new is None:  # the incremental test was optimistic (rounding): try again later
+            sol.unassigned.append(pick)
+            continue
+        states[k] = new
+        touched.add(k)
+        for j in pending:
+            if k in table[j] or p.allowed[k][j]:
+                r = best_position(p, k, new, j)
+                if r is None:
+                    table[j].pop(k, None)
+                else:
+                    table[j][k] = r
+    for k in touched:
+        st = states[k]
+        if p.depot in st.seq[st.fixed :]:
+            states[k] = tidy(p, k, st.seq, st.fixed)
+
+
+def repair_sequential(p: Problem, sol: Solution, order: int, rng: random.Random) -> None:
+    """SISR recreate: each job once, in a random, earliest-window, tightest-window or
+    farthest-first order, at its cheapest place in any route."""
+    pending = sorted(set(sol.unassigned))
+    rng.shuffle(pending)
+    if order == 1:
+        pending.sort(key=lambda j: p.ws[j])
+    elif order == 2:
+        pending.sort(key=lambda j: p.we[j] - p.ws[j])
+    elif order == 3:
+        pending.sort(key=lambda j: -p.far[j])
+    sol.unassigned = []
+    states = sol.states
+    touched: set[int] = set()
+    for j in pending:
+        best_cost = INF
+        best: tuple[int, int, int] | None = None
+        for k in p.candidates[j]:
+            r = best_position(p, k, states[k], j)
+            if r is not None and r[0] < best_cost:
+                best_cost = r[0]
+                best = (k, r[1], r[2])
+        if best is None:
+            sol.unassigned.append(j)
+            continue
+        k, at, kind = best
+        st = states[k]
+        new = route_state(p, k, place(p, st.seq, st.fixed, j, at, kind), st.fixed)
+        if new is None:
+            sol.unassigned.append(j)
+            continue
+        states[k] = new
+        touched.add(k)
+    for k in touched:
+        st = states[k]
+        if p.depot in st.seq[st.fixed :]:
+            states[k] = tidy(p, k, st.seq, st.fixed)
+
+
+# --- search --------------------------------------------------------------------------------
+
+Destroy = Callable[[Problem, Solution, int, random.Random], set[int]]
+DESTROY: tuple[Destroy, ...] = (
+    destroy_random,
+    destroy_worst,
+    destroy_related,
+    destroy_string,
+    destroy_route,
+)
+# (regret, noise) for regret insertion; regret 0 is the sequential recreate, noise its order
+REPAIR: tuple[tuple[int, int], ...] = (
+    (1, 0),
+    (2, 0),
+    (3, 0),
+    (2, 1),
+    (0, 0),
+    (0, 1),
+    (0, 2),
+    (0, 3),
+)
+
+
+def search(
+    p: Problem,
+    sol: Solution,
+    *,
+    seconds: float,
+    seed: int,
+    iterations: int | None = None,
+    polish: Callable[[Problem, Solution], Solution] | None = None,
+) -> Solution:
+    """Improve `sol` for `seconds` (or `iterations`, whichever ends first); `polish` (a local
+    search) runs on each new best solution, within a share of the time."""
+    rng = random.Random(seed)
+    t0 = time.perf_counter()
+    deadline = t0 + seconds
+    cur = sol
+    cur_cost = cost(p, cur)
+    best = cur.copy()
+    movable_jobs = sum(len(st.seq) - st.fixed for st in sol.states) + len(sol.unassigned)
+    if movable_jobs == 0:
+        return best
+    scale = max(1e-6, (cur.working_time() - p.fixed_service) / max(1, p.n_jobs))
+    if os.environ.get("PEN"):
+        p.unplanned_cost = float(os.environ["PEN"]) * scale
+        cur_cost = cost(p, cur)
+    best_key = (len(best.unassigned), best.working_time())
+    reset = int(os.environ.get("RESET", "0"))
+    last_best = 0
+    t_start, t_end = (
+        float(os.environ.get("TS", "5")) * scale,
+        float(os.environ.get("TE", "0.05")) * scale,
+    )
+    q_max = max(2, min(int(os.environ.get("QM", "40")), int(0.3 * movable_jobs)))
+    q_min = min(4, q_max)
+    w_d = [1.0] * len(DESTROY)
+    w_r = [1.0] * len(REPAIR)
+    s_d = [0.0] * len(DESTROY)
+    s_r = [0.0] * len(REPAIR)
+    n_d = [0] * len(DESTROY)
+    n_r = [0] * len(REPAIR)
+    it = 0
+    ls_time = 0.0
+    ls_share = float(os.environ.get("LS", "0.2"))
+    while True:
+        now = time.perf_counter()
+        if now >= deadline or (iterations is not None and it >= iterations):
+            break
+        frac = (it / iterations) if iterations else (now - t0) / seconds
+        if iterations:
+            frac = max(frac, (now - t0) / seconds)
+        temp = t_start * (t_end / t_start) ** min(1.0, frac)
+        it += 1
+        di = rng.choices(range(len(DESTROY)), w_d)[0]
+        ri = rng.choices(range(len(REPAIR)), w_r)[0]
+        q = rng.randint(q_min, q_max)
+        new = cur.copy()
+        remove(p, new, DESTROY[di](p, new, q, rng))
+        regret, variant = REPAIR[ri]
+        if regret:
+            repair(p, new, regret, 0.1 * scale if variant else 0.0, rng)
+        else:
+            repair_sequential(p, new, variant, rng)
+        new_cost = cost(p, new)
+        score = 0.0
+        key = (len(new.unassigned), new.working_time())
+        if key < best_key and polish is not None and ls_time < ls_share * (now - t0):
+            t1 = time.perf_counter()
+            new = polish(p, new)
+            new_cost = cost(p, new)
+            key = (len(new.unassigned), new.working_time())
+            ls_time += time.perf_counter() - t1
+        if key < (best_key[0], best_key[1] - 1e-9):
+            best, best_key = new.copy(), key
+            cur, cur_cost = new, new_cost
+            score = 33.0
+            last_best = it
+        elif new_cost < cur_cost - 1e-9:
+            cur, cur_cost = new, new_cost
+            score = 9.0
+        elif rng.random() < math.exp(-(new_cost - cur_cost) / temp):
+            cur, cur_cost = new, new_cost
+            score = 13.0
+        if reset and it - last_best > reset:
+            cur, cur_cost = best.copy(), cost(p, best)
+            last_best = it
+        s_d[di] += score
+        s_r[ri] += score
+        n_d[di] += 1
+        n_r[ri] += 1
+        if it % 100 == 0:
+            for w, s, n in ((w_d, s_d, n_d), (w_r, s_r, n_r)):
+                for i in range(len(w)):
+                    if n[i]:
+                        w[i] = max(0.05, 0.8 * w[i] + 0.2 * s[i] / n[i])
+                    s[i] = 0.0
+                    n[i] = 0
+    p.iterations = it
+    return best

@@ -1,0 +1,50 @@
+"""Travel-time estimates between planning points (see `model.TravelTime`)."""
+
+from __future__ import annotations
+
+import math
+
+from dispatch.engine.model import Point, Time
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+def haversine_km(a: Point, b: Point) -> float:
+    """Great-circle distance in km between two points given as x=latitude, y=longitude."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (a.x, a.y, b.x, b.y))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def euclidean(a: Point, b: Point) -> Time:
+    """Plain x/y distance: the TRSP benchmark's travel time (speed 1, not rounded)."""
+    return math.hypot(a.x - b.x, a.y - b.y)
+
+
+class GreatCircleTravel:
+    """Drive minutes: great-circle km × detour factor at an average speed, cached per pair."""
+
+    __slots__ = ("_cache", "detour_factor", "max_cached", "speed_kmh")
+
+    def __init__(
+        self, detour_factor: float = 1.3, speed_kmh: float = 40.0, max_cached: int = 1_000_000
+    ) -> None:
+        if speed_kmh <= 0 or detour_factor <= 0:
+            raise ValueError("speed and detour factor must be positive")
+        self.detour_factor = detour_factor
+        self.speed_kmh = speed_kmh
+        self.max_cached = max_cached
+        self._cache: dict[tuple[float, float, float, float], Time] = {}
+
+    def __call__(self, a: Point, b: Point) -> Time:
+        key = (a.x, a.y, b.x, b.y)
+        minutes = self._cache.get(key)
+        if minutes is None:
+            minutes = haversine_km(a, b) * self.detour_factor / self.speed_kmh * 60.0
+            if len(self._cache) >= self.max_cached:
+                self._cache.clear()  # a day's worth of pairs fits; a runaway process must not
+            self._cache[key] = minutes
+        return minutes

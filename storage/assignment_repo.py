@@ -1,0 +1,238 @@
+"""Offers, decisions and day plans: what the assignment service reads and writes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.offers import Offer
+from dispatch.planning import Booking, PlannedStop
+from dispatch.workorder import HELD, Status
+from storage import tables as t
+from storage.workorder_repo import WorkOrderRepository
+
+DONE = (Status.COMPLETED.value, Status.SIGNED_OFF.value, Status.INVOICED.value)
+
+
+class AssignmentRepository:
+    def __init__(self, session: AsyncSession, work_orders: WorkOrderRepository) -> None:
+        self.session = session
+        self.work_orders = work_orders
+
+    # --- the day --------------------------------------------------------------------------
+
+    async def bookings(self, day_start: datetime, day_end: datetime) -> list[Booking]:
+        """Work orders holding a place in someone's day: assigned or under way (their
+        technician), or offered (the live offer's technician)."""
+        w = t.WorkOrderRow
+        in_day = (w.planned_start.is_(None)) | (
+            (w.planned_start >= day_start) & (w.planned_start < day_end)
+        )
+        held = await self.session.scalars(
+            select(w.seq).where(w.status.in_([s.value for s in HELD]), in_day)
+        )
+        offered = await self.session.execute(
+            select(w.seq, t.OfferRow.technician_id)
+            .join(t.OfferRow, t.OfferRow.work_order_id == w.id)
+            .where(w.status == Status.OFFERED.value, t.OfferRow.status == "live", in_day)
+        )
+        out: list[Booking] = []
+        for seq in list(held):
+            wo = await self.work_orders.get(seq)
+            if wo is not None and wo.technician_id is not None:
+                out.append(Booking(wo, wo.technician_id, await self._position(seq)))
+        for seq, tech in list(offered):
+            wo = await self.work_orders.get(seq)
+            if wo is not None:
+                out.append(Booking(wo, tech, await self._position(seq)))
+        return out
+
+    async def _position(self, seq: int) -> int | None:
+        return await self.session.scalar(
+            select(t.WorkOrderRow.plan_position).where(t.WorkOrderRow.seq == seq)
+        )
+
+    async def done_today(self, day_start: datetime, day_end: datetime) -> dict[str, int]:
+        w = t.WorkOrderRow
+        rows = await self.session.scalars(
+            select(w.technician_id).where(
+                w.status.in_(DONE), w.planned_start >= day_start, w.planned_start < day_end
+            )
+        )
+        return dict(Counter(r for r in rows if r is not None))
+
+    async def unavailable(self) -> frozenset[str]:
+        rows = await self.session.scalars(
+            select(t.TechnicianRow.id).where(t.TechnicianRow.available.is_(False))
+        )
+        return frozenset(rows)
+
+    async def set_available(self, tech_id: str, available: bool) -> None:
+        await self.session.execute(
+            update(t.TechnicianRow).where(t.TechnicianRow.id == tech_id).values(available=available)
+        )
+
+    async def lock_technician(self, tech_id: str) -> None:
+        """Serialize every change to one technician's day (a row lock on PostgreSQL)."""
+        await self.session.execute(
+            select(t.TechnicianRow.id).where(t.TechnicianRow.id == tech_id).with_for_update()
+        )
+
+    async def set_schedule(self, stops: list[PlannedStop]) -> None:
+        for stop in stops:
+            await self.session.execute(
+                update(t.WorkOrderRow)
+                .where(t.WorkOrderRow.seq == stop.seq)
+                .values(plan_position=stop.position, planned_start=stop.start, planned_end=stop.end)
+            )
+
+    async def clear_schedule(self, seq: int) -> None:
+        await self.session.execute(
+            update(t.WorkOrderRow)
+            .where(t.WorkOrderRow.seq == seq)
+            .values(plan_position=None, planned_start=None, planned_end=None)
+        )
+
+    async def planned(self, seq: int) -> tuple[datetime, datetime] | None:
+        row = (
+            await self.session.execute(
+                select(t.WorkOrderRow.planned_start, t.WorkOrderRow.planned_end).where(
+                    t.WorkOrderRow.seq == seq
+                )
+            )
+        ).first()
+        if row is None or row[0] is None or row[1] is None:
+            return None
+        return row[0], row[1]
+
+    # --- offers ---------------------------------------------------------------------------
+
+    async def create_offer(
+        self, seq: int, tech_id: str, now: datetime, expires_at: datetime, failover_at: datetime
+    ) -> Offer:
+        wo_id = await self.work_orders.row_id(seq)
+        assert wo_id is not None
+        row = t.OfferRow(
+            work_order_id=wo_id,
+            technician_id=tech_id,
+            status="live",
+            created_at=now,
+            expires_at=expires_at,
+            failover_at=failover_at,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return _offer(row, seq)
+
+    async def live_offer(self, seq: int) -> Offer | None:
+        row = (
+            await self.session.execute(
+                select(t.OfferRow)
+                .join(t.WorkOrderRow, t.OfferRow.work_order_id == t.WorkOrderRow.id)
+                .where(t.WorkOrderRow.seq == seq, t.OfferRow.status == "live")
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        return None if row is None else _offer(row, seq)
+
+    async def offers_of(self, seq: int) -> list[Offer]:
+        rows = await self.session.scalars(
+            select(t.OfferRow)
+            .join(t.WorkOrderRow, t.OfferRow.work_order_id == t.WorkOrderRow.id)
+            .where(t.WorkOrderRow.seq == seq)
+            .order_by(t.OfferRow.id)
+        )
+        return [_offer(r, seq) for r in rows]
+
+    async def close_offer(
+        self, offer_id: int, status: str, now: datetime, reason: str | None
+    ) -> None:
+        await self.session.execute(
+            update(t.OfferRow)
+            .where(t.OfferRow.id == offer_id)
+            .values(status=status, answered_at=now, reason=reason)
+        )
+
+    async def due_offers(self, now: datetime, limit: int) -> list[tuple[int, int]]:
+        """(offer id, work order seq) of live offers past their expiry, claimed with
+        SKIP LOCKED so that two workers never expire the same one."""
+        query = (
+            select(t.OfferRow.id, t.WorkOrderRow.seq)
+            .join(t.WorkOrderRow, t.OfferRow.work_order_id == t.WorkOrderRow.id)
+            .where(t.OfferRow.status == "live", t.OfferRow.expires_at <= now)
+            .order_by(t.OfferRow.expires_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=t.OfferRow)
+        )
+        return [(int(a), int(b)) for a, b in (await self.session.execute(query)).all()]
+
+    async def failover_due(self, now: datetime, limit: int) -> list[Offer]:
+        """Live offers unanswered past half their timeout: re-sent by SMS once."""
+        rows = (
+            await self.session.execute(
+                select(t.OfferRow, t.WorkOrderRow.seq)
+                .join(t.WorkOrderRow, t.OfferRow.work_order_id == t.WorkOrderRow.id)
+                .where(t.OfferRow.status == "live", t.OfferRow.failover_at <= now)
+                .limit(limit)
+                .with_for_update(skip_locked=True, of=t.OfferRow)
+            )
+        ).all()
+        out = []
+        for row, seq in rows:
+            row.failover_at = None
+            out.append(_offer(row, seq))
+        return out
+
+    # --- decisions ------------------------------------------------------------------------
+
+    async def add_decision(
+        self,
+        seq: int,
+        at: datetime,
+        kind: str,
+        actor: str,
+        technician_id: str | None,
+        data: dict[str, Any],
+    ) -> None:
+        wo_id = await self.work_orders.row_id(seq)
+        assert wo_id is not None
+        self.session.add(
+            t.DecisionRow(
+                work_order_id=wo_id,
+                at=at,
+                kind=kind,
+                actor=actor,
+                technician_id=technician_id,
+                data=data,
+            )
+        )
+        await self.session.flush()
+
+    async def latest_decision(self, seq: int) -> dict[str, Any] | None:
+        row = (
+            await self.session.scalars(
+                select(t.DecisionRow)
+                .join(t.WorkOrderRow, t.DecisionRow.work_order_id == t.WorkOrderRow.id)
+                .where(t.WorkOrderRow.seq == seq)
+                .order_by(t.DecisionRow.id.desc())
+                .limit(1)
+            )
+        ).first()
+        if row is None:
+            return None
+        return {"kind": row.kind, "at": row.at, "actor": row.actor, **row.data}
+
+
+def _offer(row: t.OfferRow, seq: int) -> Offer:
+    return Offer(
+        id=row.id,
+        seq=seq,
+        technician_id=row.technician_id,
+        status=row.status,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+    )

@@ -1,0 +1,186 @@
+"""Inbound payloads (dedupe, rate counts), channel identities and conversation state."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.messaging import Conversation, Identity
+from storage.tables import ConversationRow, IdentityRow, InboundRow
+
+
+def _insert_for(session: AsyncSession) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+class InboundRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def store(
+        self, channel: str, external_id: str, sender: str | None, payload: str, now: datetime
+    ) -> bool:
+        """Store the raw payload; False when this id was seen before (a replay)."""
+        insert = _insert_for(self.session)
+        result = await self.session.execute(
+            insert(InboundRow)
+            .values(
+                channel=channel,
+                external_id=external_id,
+                sender=sender,
+                payload=payload,
+                received_at=now,
+            )
+            .on_conflict_do_nothing()
+            .returning(InboundRow.id)
+        )
+        return result.first() is not None
+
+    async def mark_processed(
+        self, channel: str, external_id: str, now: datetime, error: str | None = None
+    ) -> None:
+        row = (
+            await self.session.scalars(
+                select(InboundRow).where(
+                    InboundRow.channel == channel, InboundRow.external_id == external_id
+                )
+            )
+        ).one()
+        row.processed_at, row.error = now, error
+
+    async def count_since(self, channel: str, sender: str, since: datetime) -> int:
+        return (
+            await self.session.scalar(
+                select(func.count())
+                .select_from(InboundRow)
+                .where(
+                    InboundRow.channel == channel,
+                    InboundRow.sender == sender,
+                    InboundRow.received_at >= since,
+                )
+            )
+        ) or 0
+
+
+class IdentityRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def find(self, channel: str, address: str) -> Identity | None:
+        row = await self._row(channel, address)
+        return None if row is None else _identity(row)
+
+    async def of_party(self, role: str, party_id: str) -> list[Identity]:
+        rows = await self.session.scalars(
+            select(IdentityRow)
+            .where(IdentityRow.role == role, IdentityRow.party_id == party_id)
+            .order_by(IdentityRow.id)
+        )
+        return [_identity(r) for r in rows]
+
+    async def link(
+        self,
+        channel: str,
+        address: str,
+        role: str,
+        party_id: str,
+        now: datetime,
+        *,
+        username: str | None = None,
+    ) -> Identity:
+        row = await self._row(channel, address)
+        if row is None:
+            row = IdentityRow(
+                channel=channel,
+                address=address,
+                role=role,
+                party_id=party_id,
+                username=username,
+                opted_out=False,
+                created_at=now,
+            )
+            self.session.add(row)
+        else:
+            row.role, row.party_id = role, party_id
+            row.username = username or row.username
+        await self.session.flush()
+        return _identity(row)
+
+    async def set_opted_out(self, phone: str, opted_out: bool, now: datetime) -> None:
+        """SMS opt-out is per number, whoever is behind it (a stranger too)."""
+        row = await self._row("sms", phone)
+        if row is None:
+            row = IdentityRow(
+                channel="sms",
+                address=phone,
+                role="customer",
+                party_id="",
+                opted_out=opted_out,
+                created_at=now,
+            )
+            self.session.add(row)
+        row.opted_out = opted_out
+        await self.session.flush()
+
+    async def _row(self, channel: str, address: str) -> IdentityRow | None:
+        return (
+            await self.session.scalars(
+                select(IdentityRow).where(
+                    IdentityRow.channel == channel, IdentityRow.address == address
+                )
+            )
+        ).first()
+
+
+def _identity(row: IdentityRow) -> Identity:
+    return Identity(
+        channel=row.channel,
+        address=row.address,
+        role=row.role,
+        party_id=row.party_id,
+        username=row.username,
+        opted_out=row.opted_out,
+    )
+
+
+class ConversationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._rows: dict[tuple[str, str], ConversationRow] = {}
+
+    async def get(self, channel: str, address: str) -> Conversation:
+        row = (
+            await self.session.scalars(
+                select(ConversationRow)
+                .where(ConversationRow.channel == channel, ConversationRow.address == address)
+                .with_for_update()
+            )
+        ).first()
+        if row is None:
+            return Conversation(channel=channel, address=address)
+        self._rows[(channel, address)] = row
+        return Conversation(
+            channel=channel,
+            address=address,
+            state=row.state,
+            data=dict(row.data or {}),
+            work_order_seq=row.work_order_seq,
+        )
+
+    async def save(self, conv: Conversation, now: datetime) -> None:
+        row = self._rows.get((conv.channel, conv.address))
+        if row is None:
+            row = ConversationRow(channel=conv.channel, address=conv.address)
+            self.session.add(row)
+            self._rows[(conv.channel, conv.address)] = row
+        row.state, row.data = conv.state, dict(conv.data)
+        row.work_order_seq, row.updated_at = conv.work_order_seq, now
+        await self.session.flush()
+
+
+def minute_ago(now: datetime) -> datetime:
+    return now - timedelta(minutes=1)

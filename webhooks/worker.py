@@ -1,0 +1,80 @@
+"""The background worker: outbox delivery and the deadline sweeps, in `callout worker` or
+inside `callout serve`. Deadlines live in the database; this only polls."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from bot.delivery import open_senders, run_worker
+from bot.timers import sweep
+from storage.db import make_engine, session_factory
+from storage.migrate import check_schema
+from storage.outbox_repo import OutboxStats
+from webhooks.app import SERVICES, Services, make_clock
+from webhooks.config import Settings
+from webhooks.metrics import Metrics
+
+log = logging.getLogger("callout.worker")
+SWEEP_IDLE_SECONDS = 1.0
+
+
+async def run_timers(services: Services, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await sweep(services.bot_uows, services.bot_deps())
+        except Exception:  # the database may be away for a moment; keep sweeping
+            log.exception("timer sweep failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), SWEEP_IDLE_SECONDS)
+
+
+async def run_all(services: Services, stop: asyncio.Event) -> None:
+    assert services.sessions is not None
+    metrics = services.metrics
+
+    def on_stats(stats: OutboxStats) -> None:
+        metrics.outbox_depth.set(stats.depth)
+        metrics.outbox_age.set(stats.oldest_age_seconds)
+
+    async with open_senders(services.settings) as senders:
+        await asyncio.gather(
+            run_worker(services.sessions, senders, services.clock, stop, on_stats=on_stats),
+            run_timers(services, stop),
+        )
+
+
+async def worker_context(app: web.Application) -> AsyncIterator[None]:
+    """`callout serve` without --no-worker: the worker runs beside the web part."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_all(app[SERVICES], stop))
+    yield
+    stop.set()
+    await task
+
+
+def run_worker_process(settings: Settings) -> int:
+    """`callout worker`: until SIGTERM or Ctrl+C."""
+
+    async def main() -> None:
+        engine = make_engine(settings.database_url)
+        try:
+            await check_schema(engine)
+            services = Services(settings=settings, clock=make_clock(settings), metrics=Metrics())
+            services.engine, services.sessions = engine, session_factory(engine)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            log.info("worker started")
+            await run_all(services, stop)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())
+    return 0
