@@ -12,6 +12,7 @@ from bot.intake.understanding import Understanding
 from bot.messages import Outgoing
 from bot.notify import publish
 from bot.ports import BotUnitOfWork
+from bot.signoff import customer_signoff
 from dispatch.assignment import assign
 from dispatch.company import Company, Customer, GeoPoint, Site
 from dispatch.engine.model import Point
@@ -50,6 +51,10 @@ async def customer_message(
     customer = await _customer(uow, msg.channel, msg.sender, identity)
     text = msg.text.strip()
     word = text.upper().lstrip("/")
+    if customer is not None:
+        signing = await customer_signoff(uow, deps, received, customer)
+        if signing is not None:
+            return signing
     if word == "STATUS":
         return [await _status(uow, company, customer)]
     if (match := CANCEL_RE.match(text)) is not None:

@@ -7,9 +7,10 @@ import re
 
 from bot import texts
 from bot.context import Deps, Received
-from bot.messages import Outgoing
+from bot.messages import Choice, Outgoing
 from bot.notify import publish
 from bot.ports import BotUnitOfWork
+from bot.technician import technician_message
 from dispatch.assignment import accept, decline
 from dispatch.messaging import Identity
 
@@ -27,6 +28,9 @@ async def staff_message(
         answer = _offer_answer(msg.choice, msg.text)
         if answer is not None:
             return await _answer_offer(uow, deps, identity, received, *answer)
+        handled = await technician_message(uow, deps, received, identity)
+        if handled is not None:
+            return handled
     word = msg.text.strip().split(" ")[0].lower() if msg.text.strip() else ""
     if word in ("/help", "help", "/start"):
         return [Outgoing(text=texts.STAFF_HELP[identity.role])]
@@ -59,4 +63,7 @@ async def _answer_offer(
     text = outcome.message
     if outcome.ok and not accepted and not reason:
         text += " " + texts.ask_decline_reason(seq)
+    if outcome.ok and accepted:
+        go = Choice("ON MY WAY", f"step:omw:{seq}", "ON MY WAY")
+        return [Outgoing(text=text, choices=(go,))]
     return [Outgoing(text=text)]

@@ -149,3 +149,43 @@ def map_link(lat: float, lon: float) -> str:
 
 def ask_decline_reason(seq: int) -> str:
     return f"Next time add a reason, e.g. D {seq} too far: it helps us plan."
+
+
+def on_the_way(number: str, tech: str, eta: str) -> str:
+    return f"{number}: {tech} is on the way, arriving about {eta}."
+
+
+def signoff_request(number: str, note: str, parts: str, minutes: int, code: str) -> str:
+    return (
+        f"{number} is done: {note[:60]}. Parts: {parts[:50]}. "
+        f"Time: {minutes // 60}h{minutes % 60:02d}. "
+        f"Reply YES {code} to confirm, or NO and what's wrong."
+    )
+
+
+def code_needed(number: str) -> str:
+    return f"To sign off {number}, reply YES and the 4-digit code from our message."
+
+
+def wrong_code(number: str) -> str:
+    return f"That code doesn't match {number}. Check our last message and try again."
+
+
+def reopened(number: str, words: str) -> str:
+    return f"{number} reopened by the customer: {words[:100] or 'no reason given'}"
+
+
+def reopened_to_customer(number: str) -> str:
+    return f"Sorry it's not right. {number} is reopened and a dispatcher will contact you."
+
+
+def signed(number: str, invoice: str, total: str) -> str:
+    return f"Thank you! {number} is signed off. Invoice {invoice}: {total}."
+
+
+def lone_question(number: str) -> str:
+    return f"{number}: all OK? Reply OK (or HELP if you need someone)."
+
+
+def lone_timeout(number: str, tech: str, place: str) -> str:
+    return f"LONE WORKER: {tech} did not answer the safety check on {number}. Last known: {place}."

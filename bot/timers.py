@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 
 from bot.context import Deps
+from bot.lone_worker import sweep_lone_workers
 from bot.notify import publish
 from bot.offers import offer_failover
 from bot.ports import BotUnitOfWork
@@ -25,5 +26,8 @@ async def sweep(uows: Callable[[], BotUnitOfWork], deps: Deps) -> int:
         count += len(events)
     async with uows() as uow:
         count += await offer_failover(uow, deps)
+        await uow.commit()
+    async with uows() as uow:
+        count += await sweep_lone_workers(uow, deps)
         await uow.commit()
     return count

@@ -11,7 +11,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from dispatch.company import CompanySettings
@@ -19,6 +19,7 @@ from dispatch.workorder import Status, WorkOrder
 
 CODE_DIGITS = 4
 MAX_WRONG_CODES = 5  # then the code is spent: 10,000 codes must not be guessable by SMS
+LINK_TTL = timedelta(days=7)  # how long the page link and the code stay usable after DONE
 Method = Literal["code", "button", "signature"]
 METHODS: tuple[Method, ...] = ("code", "button", "signature")
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.offers import Offer
 from dispatch.planning import Booking, PlannedStop
-from dispatch.workorder import HELD, Status
+from dispatch.workorder import HELD, STARTED, Status, WorkOrder
 from storage import tables as t
 from storage.workorder_repo import WorkOrderRepository
 
@@ -108,6 +108,61 @@ class AssignmentRepository:
         if row is None or row[0] is None or row[1] is None:
             return None
         return row[0], row[1]
+
+    async def held_by(self, tech_id: str) -> list[WorkOrder]:
+        """The technician's jobs: under way first, then in plan order."""
+        w = t.WorkOrderRow
+        held = [s.value for s in HELD] + [Status.ON_HOLD.value]
+        seqs = await self.session.scalars(
+            select(w.seq)
+            .where(w.technician_id == tech_id, w.status.in_(held))
+            .order_by(w.plan_position.is_(None), w.plan_position, w.seq)
+        )
+        orders = [wo for seq in list(seqs) if (wo := await self.work_orders.get(seq)) is not None]
+        return sorted(orders, key=lambda wo: wo.status not in STARTED | {Status.ON_HOLD})
+
+    async def last_site_today(self, tech_id: str, other_than: int) -> str | None:
+        w = t.WorkOrderRow
+        return (
+            await self.session.scalars(
+                select(w.site_id)
+                .where(
+                    w.technician_id == tech_id,
+                    w.seq != other_than,
+                    w.status.in_([*DONE, Status.ON_SITE.value, Status.WORKING.value]),
+                )
+                .order_by(w.planned_end.desc().nulls_last())
+                .limit(1)
+            )
+        ).first()
+
+    async def use_stock(self, tech_id: str, sku: str, qty: int) -> int | None:
+        """Take parts from the van; None when the technician doesn't carry that part."""
+        row = await self.session.get(t.VanStockRow, (tech_id, sku), with_for_update=True)
+        if row is None:
+            return None
+        row.qty = max(0, row.qty - qty)
+        await self.session.flush()
+        return row.qty
+
+    async def set_lone_check(self, seq: int, at: datetime | None) -> None:
+        await self.session.execute(
+            update(t.WorkOrderRow).where(t.WorkOrderRow.seq == seq).values(lone_check_due_at=at)
+        )
+
+    async def lone_checks_due(self, now: datetime, limit: int) -> list[int]:
+        w = t.WorkOrderRow
+        query = (
+            select(w.seq)
+            .where(
+                w.lone_check_due_at <= now,
+                w.status.in_([Status.ON_SITE.value, Status.WORKING.value, Status.ON_HOLD.value]),
+            )
+            .order_by(w.lone_check_due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(await self.session.scalars(query))
 
     # --- offers ---------------------------------------------------------------------------
 

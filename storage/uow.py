@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.assignment_repo import AssignmentRepository
 from storage.company_repo import CompanyRepository
+from storage.jobs_repo import JobsRepository
 from storage.messaging_repo import ConversationRepository, IdentityRepository, InboundRepository
 from storage.outbox_repo import OutboxRepository
 from storage.sequences import next_value
@@ -26,6 +27,7 @@ class SqlUnitOfWork:
     conversations: ConversationRepository
     outbox: OutboxRepository
     assignments: AssignmentRepository
+    billing: JobsRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -40,6 +42,7 @@ class SqlUnitOfWork:
         self.conversations = ConversationRepository(self.session)
         self.outbox = OutboxRepository(self.session)
         self.assignments = AssignmentRepository(self.session, self.work_orders)
+        self.billing = JobsRepository(self.session)
         return self
 
     async def __aexit__(

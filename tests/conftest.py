@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,9 +19,9 @@ from storage.importer import import_company
 from storage.uow import SqlUnitOfWork
 from tests.databases import (
     IN_CI,
-    POSTGRES_URL,
     copy_sqlite,
-    fresh_postgres_schema,
+    drop_postgres_database,
+    fresh_postgres_database,
     postgres_problem,
     sqlite_template,
     truncate_postgres,
@@ -36,12 +36,15 @@ DEMO_NOW = datetime(2026, 11, 30, 13, 0, tzinfo=UTC)  # 07:00 in Austin on the d
 
 
 @pytest.fixture(scope="session")
-def postgres_ready() -> str | None:
-    """Prepare PostgreSQL once: None when ready, else the reason it is not."""
+def postgres_ready() -> Iterator[tuple[str | None, str]]:
+    """This session's PostgreSQL database: (None, url) when ready, else (why not, "")."""
     problem = postgres_problem()
-    if problem is None:
-        asyncio.run(fresh_postgres_schema())
-    return problem
+    if problem is not None:
+        yield problem, ""
+        return
+    url = asyncio.run(fresh_postgres_database())
+    yield None, url
+    asyncio.run(drop_postgres_database(url))
 
 
 @pytest.fixture(scope="session")
@@ -53,12 +56,12 @@ def sqlite_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_master: Path) -> str:
     if request.param == "sqlite":
         return copy_sqlite(sqlite_master, tmp_path / "test.db")
-    problem = request.getfixturevalue("postgres_ready")
+    problem, url = request.getfixturevalue("postgres_ready")
     if problem is not None:
         if IN_CI:
             pytest.fail(f"CI=true needs PostgreSQL: {problem}")
         pytest.skip(problem)
-    return POSTGRES_URL
+    return str(url)
 
 
 @pytest.fixture

@@ -43,16 +43,37 @@ def postgres_problem() -> str | None:
     return None
 
 
-async def fresh_postgres_schema() -> None:
-    """Drop everything and run the real migrations once per test session."""
-    engine = make_engine(POSTGRES_URL)
+def session_database_url() -> str:
+    """This test session's own database on the server: parallel test runs don't collide."""
+    base, _, _ = POSTGRES_URL.rpartition("/")
+    return f"{base}/callout_test_{os.getpid()}"
+
+
+async def _admin(sql: str) -> None:
+    engine = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
     try:
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
+        async with engine.connect() as conn:
+            await conn.execute(text(sql))
+    finally:
+        await engine.dispose()
+
+
+async def fresh_postgres_database() -> str:
+    """Create this session's database and run the real migrations on it."""
+    url = session_database_url()
+    name = url.rpartition("/")[2]
+    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await _admin(f'CREATE DATABASE "{name}"')
+    engine = make_engine(url)
+    try:
         await upgrade(engine)
     finally:
         await engine.dispose()
+    return url
+
+
+async def drop_postgres_database(url: str) -> None:
+    await _admin(f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)')
 
 
 async def truncate_postgres(engine: AsyncEngine) -> None:

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dispatch.clock import FixedClock
-from dispatch.signoff import MAX_WRONG_CODES, SignOff
+from dispatch.signoff import MAX_WRONG_CODES, SignedOff, SignOff, read_reply, sign_off
+from dispatch.workorder import Status
 from storage.billing_repo import AlreadySignedOff, BillingRepository
 from storage.billing_tables import SignoffRow
 from storage.db import session_factory
@@ -202,3 +203,32 @@ async def test_cli_export_reads_the_company_time_zone_from_the_database(
     count = await export_invoices(database_url, date(2026, 11, 30), date(2026, 11, 30), out)
     assert count == 1
     assert "2026-11-30T23:30:00-06:00" in out.getvalue()
+
+
+async def test_a_yes_with_the_code_by_sms_signs_off_and_invoices_the_job(
+    uow: UowFactory, clock: FixedClock
+) -> None:
+    seq = await add_completed_job(uow, clock.now())
+    now = clock.now()
+    async with uow() as u:
+        _, code = await BillingRepository(u.session).create_signoff_link(
+            seq, now, timedelta(days=3)
+        )
+        await u.commit()
+    async with uow() as u:
+        repo = BillingRepository(u.session)
+        live = await repo.live_signoff_code(seq, now)
+        assert live is not None
+        assert read_reply(f"yes {code}", live) == SignedOff()
+        wo = await u.work_orders.get(seq, lock=True)
+        assert wo is not None
+        settings = (await u.company.load()).settings
+        signoff = SignOff(at=now, channel="sms", method="code", signer="Lone Star")
+        invoice = await sign_off(wo, signoff, settings, repo, u.work_orders)
+        await u.commit()
+    assert invoice.number == "INV-2026-0001"
+    async with uow() as u:
+        reloaded = await u.work_orders.get(seq)
+        assert await BillingRepository(u.session).live_signoff_code(seq, now) is None
+    assert reloaded is not None
+    assert reloaded.status is Status.INVOICED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 from collections.abc import AsyncIterator
@@ -139,6 +140,7 @@ async def test_signature_as_a_data_url_is_accepted_and_named_after_the_customer(
         (signature_png(ink=False), "blank"),
         (b"GIF89a" + b"\x00" * 100, "not a PNG"),
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "not a readable PNG"),
+        (signature_png(size=(5000, 20)), "too large"),
     ],
 )
 async def test_blank_or_broken_signatures_are_refused_and_nothing_is_stored(
@@ -198,4 +200,36 @@ async def test_a_signature_over_one_mebibyte_is_too_large(
     form.add_field("signature", b"\x89PNG\r\n\x1a\n" + bytes(1024 * 1024), filename="s.png")
     response = await web.post(f"/sign/{token}", data=form)
     assert response.status == 413
+    assert await stored(uow) == (0, 0)
+
+
+async def test_two_submissions_at_once_sign_off_only_once(
+    web: Client, uow: UowFactory, clock: FixedClock, media: Path
+) -> None:
+    token = await signoff_link(uow, clock, await add_completed_job(uow, clock.now()))
+    body = {"image": data_url(signature_png())}
+    responses = await asyncio.gather(
+        web.post(f"/sign/{token}", json=body), web.post(f"/sign/{token}", json=body)
+    )
+    assert sorted(r.status for r in responses) == [200, 410]
+    assert await stored(uow) == (1, 1)
+    assert len(list((media / "signatures").iterdir())) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"--x\r\nbroken", "multipart/form-data; boundary=x"),
+        (b"{bad json", "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b"image=data:image/png;base64,%%%%", "application/x-www-form-urlencoded"),
+        (b"\xff\xfe", "text/plain"),
+    ],
+)
+async def test_malformed_uploads_are_refused_with_400(
+    web: Client, uow: UowFactory, clock: FixedClock, body: bytes, content_type: str
+) -> None:
+    token = await signoff_link(uow, clock, await add_completed_job(uow, clock.now()))
+    response = await web.post(f"/sign/{token}", data=body, headers={"Content-Type": content_type})
+    assert response.status == 400
     assert await stored(uow) == (0, 0)

@@ -45,10 +45,11 @@ class DiesOnCall:
 
     async def send(self, recipient: str, payload: dict[str, Any]) -> SendResult:
         self.calls += 1
-        if self.calls == self.nth and not self.after_request:
+        dies = self.calls == self.nth  # counted before the await: calls overlap
+        if dies and not self.after_request:
             raise Killed
         result: SendResult = await self.real.send(recipient, payload)
-        if self.calls == self.nth:
+        if dies:
             raise Killed
         return result
 

@@ -226,3 +226,45 @@ def test_insertion_costs_agree_with_full_schedules_on_random_routes() -> None:
             assert base is not None and after is not None
             assert after.duration - base.duration == pytest.approx(ins.added_duration)
             assert after.travel - base.travel == pytest.approx(ins.added_travel)
+
+
+def test_plan_day_routes_are_feasible_and_serve_each_job_once() -> None:
+    import random
+
+    rng = random.Random(11)
+    workers = [
+        Worker(
+            f"w{k}",
+            Point(rng.uniform(0, 50), rng.uniform(0, 50)),
+            Point(rng.uniform(0, 50), rng.uniform(0, 50)),
+            Window(0, 400),
+            tools=frozenset(rng.sample(["lift", "probe", "torch"], 1)),
+            stock={"filter": rng.randint(0, 2)},
+        )
+        for k in range(4)
+    ]
+    jobs = []
+    for i in range(30):
+        s = rng.uniform(0, 250)
+        jobs.append(
+            Job(
+                f"j{i}",
+                Point(rng.uniform(0, 50), rng.uniform(0, 50)),
+                Window(s, s + 90),
+                rng.choice([5.0, 15.0]),
+                tools=frozenset(rng.sample(["lift", "probe", "torch"], rng.randint(0, 1))),
+                parts={"filter": rng.randint(0, 1)},
+            )
+        )
+    depot = Depot(Point(25, 25), Window(0, 400))
+    plan = plan_day(workers, jobs, euclidean, depot, seconds=30, seed=2, iterations=60)
+    planned = [j.id for r in plan.routes for j in r.jobs if j is not None]
+    assert len(planned) == len(set(planned))
+    assert sorted(planned + [u.job.id for u in plan.unassigned]) == sorted(j.id for j in jobs)
+    total = 0.0
+    for r in plan.routes:
+        timing = evaluate(r, euclidean, depot)
+        assert timing is not None
+        total += timing.duration
+    assert total == pytest.approx(plan.working_time)
+    assert any(None in r.jobs for r in plan.routes)  # some van had to restock

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from jinja2 import Environment, FileSystemLoader
 
 from dispatch.invoice import (
@@ -143,6 +144,8 @@ async def submit_signature(request: web.Request) -> web.Response:
         png = await asyncio.to_thread(clean_png, raw)
     except BadSignature as err:
         raise ApiError(400, "bad_signature", str(err)) from None
+    except (ValueError, AssertionError, HttpProcessingError):  # a malformed multipart body
+        raise ApiError(400, "bad_request", "the upload could not be read") from None
     async with services.uow() as uow:
         now = services.clock.now()
         billing = BillingRepository(uow.session)

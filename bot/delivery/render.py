@@ -59,10 +59,17 @@ def sms_choices(choices: tuple[Choice, ...]) -> str:
     if not choices:
         return ""
     if all(c.reply for c in choices):
-        spelled = ", ".join(f"{c.reply} to {_lower_first(c.label)}" for c in choices)
+        spelled = ", ".join(_spell(c) for c in choices)
         return f"Reply {spelled}."
     numbered = " ".join(f"{i}) {c.label}" for i, c in enumerate(choices, start=1))
     return f"Reply {numbered}"
+
+
+def _spell(c: Choice) -> str:
+    """`A 1042 to accept`; a keyword that is its own label (`ON MY WAY`) is said once."""
+    if c.reply.casefold() == c.label.casefold():
+        return c.reply
+    return f"{c.reply} to {_lower_first(c.label)}"
 
 
 def _lower_first(label: str) -> str:

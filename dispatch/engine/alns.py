@@ -1,14 +1,15 @@
 """Adaptive large neighbourhood search over day plans (Ropke & Pisinger style).
 
-Destroy (random, worst, related, string, route) then repair (greedy or regret-2/3 insertion,
-optionally noised), accepted by simulated annealing on total working time plus a penalty
-per unplanned job. Deterministic for a seed when stopped by an iteration count.
+Destroy (random, worst, related, SISR strings, short routes) then repair (greedy or
+regret-2/3 insertion, optionally noised, or a SISR-style sequential recreate), operators
+picked by adaptive weights; simulated annealing on total working time plus a penalty per
+unplanned job; back to the best plan after a long run without progress; local search
+(`polish`) on each new best. Deterministic for a seed when stopped by an iteration count.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import random
 import time
 from collections.abc import Callable
@@ -39,8 +40,13 @@ def cost(p: Problem, sol: Solution) -> float:
     return sol.working_time() + sum(penalty(p, j) for j in sol.unassigned)
 
 
-def tidy(p: Problem, k: int, seq: list[int], fixed: int) -> RouteState:
-    """Drop a depot stop no longer needed, else move it to its cheapest place."""
+def rank(p: Problem, sol: Solution) -> tuple[float, float]:
+    """What makes a plan the best so far: fewest (priority-weighted) jobs left, then time."""
+    return sum(penalty(p, j) for j in sol.unassigned), sol.working_time()
+
+
+def tidy(p: Problem, k: int, seq: list[int], fixed: int, move: bool = True) -> RouteState:
+    """Drop a depot stop no longer needed, else (if `move`) move it to its cheapest place."""
     dn = p.depot
     best = route_state(p, k, seq, fixed)
     if dn not in seq[fixed:]:
@@ -51,6 +57,9 @@ def tidy(p: Problem, k: int, seq: list[int], fixed: int) -> RouteState:
     cand = route_state(p, k, rest, fixed)
     if cand is not None:
         return cand
+    if not move:
+        assert best is not None
+        return best
     for i in range(fixed, len(rest) + 1):
         if i == at:
             continue
@@ -67,7 +76,7 @@ def remove(p: Problem, sol: Solution, jobs: set[int]) -> None:
         if not any(u in jobs for u in seq[st.fixed :]):
             continue
         new = seq[: st.fixed] + [u for u in seq[st.fixed :] if u not in jobs]
-        sol.states[k] = tidy(p, k, new, st.fixed)
+        sol.states[k] = tidy(p, k, new, st.fixed, move=False)  # repair moves it
     sol.unassigned.extend(sorted(jobs))
 
 
@@ -85,15 +94,18 @@ def destroy_random(p: Problem, sol: Solution, q: int, rng: random.Random) -> set
 
 
 def destroy_worst(p: Problem, sol: Solution, q: int, rng: random.Random) -> set[int]:
+    """The jobs whose detour costs most (travel plus the wait before them), with noise."""
     gains: list[tuple[float, int]] = []
-    for k, st in enumerate(sol.states):
-        for i in range(st.fixed, len(st.seq)):
-            u = st.seq[i]
+    d = p.d
+    for st in sol.states:
+        nodes = st.nodes
+        for i in range(st.fixed + 1, len(nodes) - 1):
+            u = nodes[i]
             if u == p.depot:
                 continue
-            without = route_state(p, k, st.seq[:i] + st.seq[i + 1 :], st.fixed)
-            gain = st.duration - without.duration if without is not None else 0.0
-            gains.append((-gain, u))
+            prev, nxt = nodes[i - 1], nodes[i + 1]
+            wait = st.cw[i + 1] - st.cw[i]
+            gains.append((d[prev][nxt] - d[prev][u] - d[u][nxt] - wait, u))
     gains.sort()
     out: set[int] = set()
     while gains and len(out) < q:
@@ -255,7 +267,14 @@ def repair_sequential(p: Problem, sol: Solution, order: int, rng: random.Random)
             states[k] = tidy(p, k, st.seq, st.fixed)
 
 
-# --- search --------------------------------------------------------------------------------
+# --- search ------------------------------------------------------------------------------
+
+# Tuned on the TRSP benchmark (30 s per instance). The temperatures are in units of the
+# plan's mean working time per job beyond service, so they carry over to product days.
+T_START, T_END = 5.0, 0.05
+Q_MAX = 40  # most jobs taken out per iteration
+RESET_AFTER = 2000  # iterations without a new best before going back to the best
+POLISH_SHARE = 0.2  # of the time, at most, for local search on new best plans
 
 Destroy = Callable[[Problem, Solution, int, random.Random], set[int]]
 DESTROY: tuple[Destroy, ...] = (
@@ -299,17 +318,11 @@ def search(
     if movable_jobs == 0:
         return best
     scale = max(1e-6, (cur.working_time() - p.fixed_service) / max(1, p.n_jobs))
-    if os.environ.get("PEN"):
-        p.unplanned_cost = float(os.environ["PEN"]) * scale
-        cur_cost = cost(p, cur)
-    best_key = (len(best.unassigned), best.working_time())
-    reset = int(os.environ.get("RESET", "0"))
+    best_key = rank(p, best)
+    reset = RESET_AFTER
     last_best = 0
-    t_start, t_end = (
-        float(os.environ.get("TS", "5")) * scale,
-        float(os.environ.get("TE", "0.05")) * scale,
-    )
-    q_max = max(2, min(int(os.environ.get("QM", "40")), int(0.3 * movable_jobs)))
+    t_start, t_end = T_START * scale, T_END * scale
+    q_max = max(2, min(Q_MAX, int(0.3 * movable_jobs)))
     q_min = min(4, q_max)
     w_d = [1.0] * len(DESTROY)
     w_r = [1.0] * len(REPAIR)
@@ -319,14 +332,13 @@ def search(
     n_r = [0] * len(REPAIR)
     it = 0
     ls_time = 0.0
-    ls_share = float(os.environ.get("LS", "0.2"))
+    ls_share = POLISH_SHARE
     while True:
         now = time.perf_counter()
         if now >= deadline or (iterations is not None and it >= iterations):
             break
+        # by iterations when counted, so that a seed gives the same plan on any machine
         frac = (it / iterations) if iterations else (now - t0) / seconds
-        if iterations:
-            frac = max(frac, (now - t0) / seconds)
         temp = t_start * (t_end / t_start) ** min(1.0, frac)
         it += 1
         di = rng.choices(range(len(DESTROY)), w_d)[0]
@@ -341,12 +353,16 @@ def search(
             repair_sequential(p, new, variant, rng)
         new_cost = cost(p, new)
         score = 0.0
-        key = (len(new.unassigned), new.working_time())
-        if key < best_key and polish is not None and ls_time < ls_share * (now - t0):
+        key = rank(p, new)
+        if (
+            key < best_key
+            and polish is not None
+            and (iterations is not None or ls_time < ls_share * (now - t0))
+        ):
             t1 = time.perf_counter()
             new = polish(p, new)
             new_cost = cost(p, new)
-            key = (len(new.unassigned), new.working_time())
+            key = rank(p, new)
             ls_time += time.perf_counter() - t1
         if key < (best_key[0], best_key[1] - 1e-9):
             best, best_key = new.copy(), key

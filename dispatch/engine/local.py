@@ -74,8 +74,8 @@ def _exchange(p: Problem, sol: Solution, u: int, v: int, where: dict[int, tuple[
         return False
     a, b = sol.states[k1], sol.states[k2]
     if p.allowed[k1][v] and p.allowed[k2][u]:
-        s1 = [*a.seq[:i], v, *a.seq[i + 1:]]
-        s2 = [*b.seq[:j], u, *b.seq[j + 1:]]
+        s1 = [*a.seq[:i], v, *a.seq[i + 1 :]]
+        s2 = [*b.seq[:j], u, *b.seq[j + 1 :]]
         res = _pair(p, sol, k1, s1, k2, s2)
         if res is not None:
             sol.states[k1], sol.states[k2] = res

@@ -43,7 +43,8 @@ class Problem:
         uniq: dict[Point, int] = {}
         idx = [uniq.setdefault(p, len(uniq)) for p in pts]
         ups = list(uniq)
-        mu = [[0.0 if a is b else travel(a, b) for b in ups] for a in ups]
+        leg = getattr(travel, "uncached", travel)  # a matrix is its own cache
+        mu = [[0.0 if a is b else leg(a, b) for b in ups] for a in ups]
         self.d = [[mu[i][j] for j in idx] for i in idx]
         dw = depot.window if depot is not None else None
         self.ws = [j.window.start for j in self.jobs] + [dw.start if dw else 0.0]

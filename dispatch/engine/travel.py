@@ -39,11 +39,15 @@ class GreatCircleTravel:
         self.max_cached = max_cached
         self._cache: dict[tuple[float, float, float, float], Time] = {}
 
+    def uncached(self, a: Point, b: Point) -> Time:
+        """The same estimate without touching the cache (for whole matrices, built once)."""
+        return haversine_km(a, b) * self.detour_factor / self.speed_kmh * 60.0
+
     def __call__(self, a: Point, b: Point) -> Time:
         key = (a.x, a.y, b.x, b.y)
         minutes = self._cache.get(key)
         if minutes is None:
-            minutes = haversine_km(a, b) * self.detour_factor / self.speed_kmh * 60.0
+            minutes = self.uncached(a, b)
             if len(self._cache) >= self.max_cached:
                 self._cache.clear()  # a day's worth of pairs fits; a runaway process must not
             self._cache[key] = minutes
