@@ -11,13 +11,13 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dispatch import policies
 from dispatch.clock import Clock
 from dispatch.engine.bump import needs_bump, plan_bump
 from dispatch.engine.choose import (
     ALL_OFFERS_DECLINED,
     NO_FEASIBLE_TECHNICIAN,
     AutoAssignPolicy,
-    choose,
     decide,
     place,
 )
@@ -82,7 +82,7 @@ async def assign(uow: UnitOfWork, clock: Clock, seq: int, *, actor: str = "engin
     weights = company.assignment.weights
     policy = AutoAssignPolicy.from_company(company.auto_assign)
     for _ in range(MAX_RETRIES):
-        expl = choose(
+        expl = policies.current()(
             job,
             list(routes.values()),
             view.travel,
@@ -100,7 +100,8 @@ async def assign(uow: UnitOfWork, clock: Clock, seq: int, *, actor: str = "engin
                 ALL_OFFERS_DECLINED,
                 expl.unranked,
             )
-        if job.priority == 1 and needs_bump(job, expl):
+        engine = policies.current_name() == "engine"
+        if engine and job.priority == 1 and needs_bump(job, expl):
             bumped = await _bump(uow, clock, view, routes, wo, actor)
             if bumped is not None:
                 return bumped

@@ -21,6 +21,9 @@ from storage.tables import DispatcherRow, IdentityRow, OutboxRow, WorkOrderRow
 
 WAITING = ("pending", "claimed", "sending")
 HELD = ("claimed", "sending")
+# In the payload of a message retried after an attempt whose outcome is unknown (a timeout,
+# an answer lost): when that attempt started, so the next one can look for it first.
+IN_DOUBT_KEY = "_in_doubt_since"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +39,7 @@ class OutboxMessage:
     attempts: int
     fallback: Fallback | None
     claimed_until: datetime  # the claim's token: updates check it is still ours
-    in_doubt: bool  # a previous worker may have sent it and died before recording
+    in_doubt: bool  # an earlier attempt may have gone out (its answer was lost)
     last_attempt: datetime | None  # when that attempt started
 
 
@@ -161,6 +164,9 @@ class OutboxRepository:
 
     @staticmethod
     def claim(row: OutboxRow, until: datetime) -> OutboxMessage:
+        doubt = row.sent_at if row.status == "sending" else None
+        if doubt is None and IN_DOUBT_KEY in row.payload:
+            doubt = datetime.fromisoformat(str(row.payload[IN_DOUBT_KEY]))
         message = OutboxMessage(
             id=row.id,
             channel=row.channel,
@@ -171,8 +177,8 @@ class OutboxRepository:
             attempts=row.attempts,
             fallback=_fallback(row),
             claimed_until=until,
-            in_doubt=row.status == "sending",
-            last_attempt=row.sent_at if row.status == "sending" else None,
+            in_doubt=doubt is not None,
+            last_attempt=doubt,
         )
         row.status, row.claimed_until = "claimed", until
         return message

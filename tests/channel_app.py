@@ -61,8 +61,13 @@ class Product:
         handled = 0
         sessions = session_factory(self.engine)
         async with open_senders(self.settings) as senders:
+            idle = 0
             for _ in range(100):
-                handled += await deliver_due(sessions, senders, self.clock)
+                n = await deliver_due(sessions, senders, self.clock)
+                handled += n
+                idle = 0 if n else idle + 1
+                if idle > 3:  # what is left waits for a retry minutes away: not our business
+                    break
                 async with self.engine.connect() as conn:
                     waiting = (
                         await conn.execute(

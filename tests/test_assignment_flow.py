@@ -57,7 +57,7 @@ async def test_the_technician_accepts_by_sms_and_the_customer_hears_who_is_comin
     await p.sms(KNOWN, REQUEST)
     [offer] = await offers(p)
     _, twiml = await p.sms(phone_of(offer.technician_id), f"a {1001}")
-    assert reply(twiml) == "WO-1001 is yours."
+    assert reply(twiml) == "WO-1001 is yours.\nReply ON MY WAY."
     wo = await wo_row(p)
     assert (wo.status, wo.technician_id) == ("assigned", offer.technician_id)
     assert wo.planned_start is not None and wo.plan_position == 0

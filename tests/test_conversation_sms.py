@@ -190,3 +190,23 @@ async def test_malformed_twilio_posts_are_400_never_500(product: Product) -> Non
         assert status == 400, form
     async with p.engine.connect() as conn:
         assert (await conn.execute(select(InboundRow))).first() is None
+
+
+async def test_after_stop_a_push_is_not_attempted_and_the_dispatchers_are_told(
+    product: Product,
+) -> None:
+    p = product
+    one_site = "+15125550131"  # C012: plumbing in central Austin
+    await p.sms(one_site, "toilet is leaking at the base, please come today")
+    _, stop = await p.sms(one_site, "STOP")
+    assert "unsubscribed" in messages(stop)[0]
+    async with AsyncSession(p.engine) as session:
+        offer = (await session.scalars(select(OfferRow))).one()
+    tech_phone = f"+1512555{int(offer.technician_id[1:]) + 100:04d}"
+    await p.sms(tech_phone, "A 1001")  # accepted: the customer would be told who is coming
+    await p.deliver()
+    assert p.tw.sent_to(one_site) == []
+    told = [s.body for d in ("+15125550190", "+15125550191") for s in p.tw.sent_to(d)]
+    assert any("opted out" in body for body in told), told
+    _, start = await p.sms(one_site, "START")
+    assert "subscribed" in messages(start)[0]

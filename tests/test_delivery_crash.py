@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -153,13 +154,21 @@ async def test_a_worker_killed_between_claim_and_request_loses_nothing_and_sends
 # --- SMS: an interrupted send is looked up at Twilio before it is sent again ---------------
 
 
+@dataclass
+class TwilioFront:
+    url: str = ""
+    lists: list[str] = field(default_factory=list)  # the To of each list request
+
+
 @pytest.fixture
-async def twilio_with_list(twilio_double: TwilioDouble) -> AsyncIterator[str]:
+async def twilio_with_list(twilio_double: TwilioDouble) -> AsyncIterator[TwilioFront]:
     """The Twilio double plus `GET Messages.json` (which it does not serve): a loopback
     front that answers the list from the double's records and passes the rest through."""
+    front = TwilioFront()
 
     async def list_messages(request: web.Request) -> web.Response:
         to = request.query.get("To")
+        front.lists.append(str(to))
         found = [m for m in twilio_double.resources.values() if to in (None, m["to"])]
         newest_first = list(reversed(found))
         return web.json_response(
@@ -174,18 +183,25 @@ async def twilio_with_list(twilio_double: TwilioDouble) -> AsyncIterator[str]:
 
     async def pass_through(request: web.Request) -> web.Response:
         headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
-        async with (
-            aiohttp.ClientSession() as client,
-            client.request(
-                request.method,
-                twilio_double.url + request.path_qs,
-                data=await request.read(),
-                headers=headers,
-            ) as answer,
-        ):
-            return web.Response(
-                status=answer.status, body=await answer.read(), content_type=answer.content_type
-            )
+        try:
+            async with (
+                aiohttp.ClientSession() as client,
+                client.request(
+                    request.method,
+                    twilio_double.url + request.path_qs,
+                    data=await request.read(),
+                    headers=headers,
+                ) as answer,
+            ):
+                return web.Response(
+                    status=answer.status,
+                    body=await answer.read(),
+                    content_type=answer.content_type,
+                )
+        except aiohttp.ClientError:
+            assert request.transport is not None
+            request.transport.abort()  # the double dropped the connection: so do we
+            return web.Response()
 
     app = web.Application()
     app.router.add_get("/2010-04-01/Accounts/{account}/Messages.json", list_messages)
@@ -193,19 +209,22 @@ async def twilio_with_list(twilio_double: TwilioDouble) -> AsyncIterator[str]:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    front.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    yield front
     await runner.cleanup()
 
 
 @pytest.fixture
-async def sms(twilio_double: TwilioDouble, twilio_with_list: str) -> AsyncIterator[SmsSender]:
+async def sms(
+    twilio_double: TwilioDouble, twilio_with_list: TwilioFront
+) -> AsyncIterator[SmsSender]:
     async with SmsSender(
         twilio_double.account_sid,
         twilio_double.auth_token,
         from_number=OUR_NUMBER,
         messaging_service_sid=None,
         status_callback="https://callout.example/webhooks/twilio/status",
-        api_base_url=twilio_with_list,
+        api_base_url=twilio_with_list.url,
     ) as sender:
         yield sender
 
@@ -257,3 +276,26 @@ async def test_two_workers_on_one_database_deliver_each_message_once(
         await other.dispose()
 
     assert telegram_texts(telegram_double) == EXPECTED
+
+
+async def test_an_sms_that_got_no_answer_is_looked_up_before_it_is_sent_again(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    twilio_double: TwilioDouble,
+    twilio_with_list: TwilioFront,
+    sms: SmsSender,
+) -> None:
+    twilio_double.clock = clock.now
+    twilio_double.fail_next("+15125550300", "network")  # the connection drops, no answer
+    await enqueue_many(sessions, clock, "sms", ["+15125550300"])
+
+    await deliver_due(sessions, {"sms": sms}, clock)
+    assert twilio_with_list.lists == []
+    clock.advance(timedelta(seconds=2))
+    await deliver_due(sessions, {"sms": sms}, clock)
+
+    assert twilio_with_list.lists == ["+15125550300"]
+    assert [s.body for s in twilio_double.sent] == ["message 0"]
+    async with sessions() as session:
+        [row] = await session.scalars(select(OutboxRow))
+    assert (row.status, row.attempts, row.external_id) == ("sent", 2, twilio_double.sent[0].sid)

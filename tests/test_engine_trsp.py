@@ -139,7 +139,7 @@ def test_online_replay_never_travels_to_a_request_before_its_release() -> None:
     inst = parse_instance(TINY)
     release = parse_release_dates(RELEASES)
     jobs = [replace(j, release=release[int(j.id)]) for j in inst.jobs]
-    res = simulate(inst.workers, jobs, euclidean, inst.depot, seconds=1, seed=1)
+    res = simulate(inst.workers, jobs, euclidean, inst.depot, seconds=0.2, seed=1)
     routes = routes_of(res.routes)
     score = check(inst, routes)
     assert score.feasible, score.errors

@@ -75,7 +75,7 @@ def make_clock(settings: Settings) -> Clock:
 def init_app(
     settings: Settings, *, clock: Clock | None = None, worker: bool = False
 ) -> web.Application:
-    from webhooks import api, billing, channels, health
+    from webhooks import api, billing, channels, health, sim
 
     app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware])
     app[SERVICES] = Services(
@@ -91,6 +91,7 @@ def init_app(
     api.setup(app)
     channels.setup(app)
     billing.setup(app)
+    sim.setup(app)
     return app
 
 

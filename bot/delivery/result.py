@@ -21,6 +21,7 @@ class RetryLater:
     error: str
     delay: timedelta | None = None  # the server's own wait (RetryAfter); None: our backoff
     parts_sent: int = 0  # SMS sent as several messages: how many went out before the error
+    maybe_sent: bool = False  # no answer (timeout, dropped connection): it may have gone
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,7 +74,8 @@ class SmsSender:
             except TwilioRestException as exc:
                 return _classify(exc, parts_sent=index)
             except (aiohttp.ClientError, TimeoutError) as exc:
-                return RetryLater(f"Twilio: {type(exc).__name__}: {exc}", parts_sent=index)
+                error = f"Twilio: {type(exc).__name__}: {exc}"
+                return RetryLater(error, parts_sent=index, maybe_sent=True)
             sid = sid or str(message.sid)
         return Sent(sid)
 

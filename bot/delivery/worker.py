@@ -3,8 +3,9 @@
 Crash safety, step by step. (1) A claim commits `claimed` with a lease before anything is
 sent; a worker that dies holding it only delays the message until the lease passes.
 (2) Just before the request, `sending` commits: a row found in `sending` after its lease is
-*in doubt*; SMS asks Twilio whether it went, Telegram (which cannot be asked) sends again,
-so the only duplicate left is a real crash between the API's answer and our commit.
+*in doubt*, as is an SMS whose request got no answer (timeout, dropped connection). SMS
+asks Twilio whether it went before sending again; Telegram (which cannot be asked) sends
+again, so its only duplicate left is a real crash between the API's answer and our commit.
 (3) A stop (task cancelled, SIGTERM) never interrupts a request in flight: the request and
 the commit of its outcome finish first, then the stop goes on.
 """
@@ -16,7 +17,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,7 +37,13 @@ from bot.delivery.sms import PARTS_SENT_KEY
 from bot.delivery.status import record_status_callback as record_status_callback
 from dispatch.clock import Clock
 from storage.messaging_repo import IdentityRepository
-from storage.outbox_repo import HELD, OutboxMessage, OutboxRepository, OutboxStats
+from storage.outbox_repo import (
+    HELD,
+    IN_DOUBT_KEY,
+    OutboxMessage,
+    OutboxRepository,
+    OutboxStats,
+)
 from storage.tables import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -136,19 +143,23 @@ async def _deliver(
     if sender is None:
         await _settle(sessions, clock, message, Refused(f"no sender for {message.channel}"))
         return
+    started = clock.now()
     async with sessions() as session, session.begin():
-        if not await OutboxRepository(session).begin_attempt(message, clock.now()):
+        if not await OutboxRepository(session).begin_attempt(message, started):
             log.warning("outbox %s: claim lost before sending", message.id)
             return
-    await _finish_even_if_cancelled(_send_and_record(sessions, sender, clock, message))
+    await _finish_even_if_cancelled(_send_and_record(sessions, sender, clock, message, started))
 
 
 async def _send_and_record(
-    sessions: Sessions, sender: Sender, clock: Clock, message: OutboxMessage
+    sessions: Sessions, sender: Sender, clock: Clock, message: OutboxMessage, started: datetime
 ) -> None:
     result: SendResult | None = None
+    doubt: datetime | None = None  # still unsure whether an earlier attempt went
     if message.in_doubt and isinstance(sender, Reconciler):
         result = await _reconcile(sessions, sender, message)
+        if isinstance(result, RetryLater):
+            doubt = message.last_attempt
     elif message.in_doubt:
         log.warning("outbox %s: an earlier attempt may have gone; sending again", message.id)
     if result is None:
@@ -157,19 +168,22 @@ async def _send_and_record(
         except Exception as exc:  # a bug in a sender must not stop the others
             log.exception("outbox %s: sender failed", message.id)
             result = RetryLater(f"{type(exc).__name__}: {exc}")
-    await _settle(sessions, clock, message, result)
+        if isinstance(result, RetryLater) and result.maybe_sent:
+            doubt = started
+    await _settle(sessions, clock, message, result, doubt)
 
 
 async def _reconcile(
     sessions: Sessions, sender: Reconciler, message: OutboxMessage
 ) -> SendResult | None:
+    """Sent when the channel has the message already, None when it does not (send it)."""
+    since = message.last_attempt
+    if since is None:
+        return None
     async with sessions() as session:
         known = await OutboxRepository(session).known_external_ids(
             message.channel, message.recipient
         )
-    since = message.last_attempt
-    if since is None:
-        return None
     try:
         sid = await sender.find_sent(message.recipient, message.payload, since, known)
     except Exception as exc:
@@ -179,7 +193,11 @@ async def _reconcile(
 
 
 async def _settle(
-    sessions: Sessions, clock: Clock, message: OutboxMessage, result: SendResult
+    sessions: Sessions,
+    clock: Clock,
+    message: OutboxMessage,
+    result: SendResult,
+    doubt: datetime | None = None,
 ) -> None:
     now = clock.now()
     async with sessions() as session, session.begin():
@@ -187,11 +205,8 @@ async def _settle(
         if isinstance(result, Sent):
             done = await repo.record_sent(message, now, result.external_id, result.delivery_status)
         elif isinstance(result, RetryLater) and message.attempts + 1 < MAX_ATTEMPTS:
-            payload = None
-            if result.parts_sent:
-                payload = dict(message.payload)
-                payload[PARTS_SENT_KEY] = int(payload.get(PARTS_SENT_KEY, 0)) + result.parts_sent
             delay = result.delay if result.delay is not None else backoff(message.attempts + 1)
+            payload = _retry_payload(message.payload, result, doubt)
             done = await repo.reschedule(message, now + delay, result.error, payload)
         else:
             error = result.error
@@ -201,6 +216,18 @@ async def _settle(
             done = await _not_sendable(repo, message, now, error, opted_out=opted_out)
         if not done:
             log.warning("outbox %s: claim lost before recording %s", message.id, result)
+
+
+def _retry_payload(
+    payload: dict[str, Any], result: RetryLater, doubt: datetime | None
+) -> dict[str, Any]:
+    """The payload for the next attempt: parts already sent, and any attempt still in doubt."""
+    retry = {k: v for k, v in payload.items() if k != IN_DOUBT_KEY}
+    if result.parts_sent:
+        retry[PARTS_SENT_KEY] = int(retry.get(PARTS_SENT_KEY, 0)) + result.parts_sent
+    if doubt is not None:
+        retry[IN_DOUBT_KEY] = doubt.isoformat()
+    return retry
 
 
 async def _not_sendable(

@@ -14,7 +14,15 @@ import random
 import time
 from collections.abc import Callable
 
-from dispatch.engine.search import INF, Problem, RouteState, best_position, place, route_state
+from dispatch.engine.search import (
+    INF,
+    PLAIN,
+    Problem,
+    RouteState,
+    best_position,
+    place,
+    route_state,
+)
 
 
 class Solution:
@@ -216,7 +224,9 @@ def repair(p: Problem, sol: Solution, regret: int, noise: float, rng: random.Ran
         states[k] = new
         touched.add(k)
         for j in pending:
-            if k in table[j] or p.allowed[k][j]:
+            # a plain insertion only makes the route later and emptier of stock, so a job
+            # that fitted nowhere in it before still doesn't (travel obeys the triangle rule)
+            if k in table[j] or (kind != PLAIN and p.allowed[k][j]):
                 r = best_position(p, k, new, j)
                 if r is None:
                     table[j].pop(k, None)

@@ -87,9 +87,7 @@ def plan_day(
     states = []
     for k in range(len(p.workers)):
         st = route_state(p, k, [], 0)
-        if st is None:
-            raise ValueError(f"worker {p.workers[k].id} cannot even get home within the shift")
-        states.append(st)
+        states.append(st if st is not None else _forced(p, k, []))  # can't even get home
     return _solve(p, Solution(states, list(range(len(p.jobs)))), seconds, seed, iterations)
 
 

@@ -1,0 +1,142 @@
+"""Assignment policies behind one port, so scenario days can compare them on the same day.
+
+`engine` is the product's choice (every hard rule, weighted objectives). The two baselines
+are what a company without the product does: `first_free` (whoever with the skill can be
+there first) and `nearest` (the nearest technician with the skill, no other rule). Both still
+need a gap in the technician's day, or they could not book the job at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Protocol
+
+from dispatch.engine.choose import choose
+from dispatch.engine.model import (
+    Candidate,
+    Depot,
+    Exclusion,
+    Explanation,
+    Job,
+    Route,
+    Time,
+    TravelTime,
+)
+from dispatch.engine.routing import best_insertion
+
+
+class Policy(Protocol):
+    def __call__(
+        self,
+        job: Job,
+        routes: Sequence[Route],
+        travel: TravelTime,
+        depot: Depot | None,
+        weights: Mapping[str, float],
+        *,
+        now: Time | None = None,
+        declined: frozenset[str] = frozenset(),
+    ) -> Explanation: ...
+
+
+def _baseline(score_by: str) -> Policy:
+    def policy(
+        job: Job,
+        routes: Sequence[Route],
+        travel: TravelTime,
+        depot: Depot | None,
+        weights: Mapping[str, float],
+        *,
+        now: Time | None = None,
+        declined: frozenset[str] = frozenset(),
+    ) -> Explanation:
+        candidates: list[Candidate] = []
+        excluded: list[Exclusion] = []
+        for route in routes:
+            w = route.worker
+            if w.id in declined:
+                excluded.append(Exclusion(w.id, "declined", "declined this job"))
+                continue
+            if not w.available or any(w.skills.get(s, 0) < 1 for s in job.skills):
+                excluded.append(Exclusion(w.id, "skill", "lacks the skill or is off"))
+                continue
+            # No tools, parts, territory or certification rules: a dispatcher with a
+            # spreadsheet only checks the trade. The day still has to have room.
+            relaxed = Job(id=job.id, at=job.at, window=job.window, duration=job.duration)
+            if now is not None and relaxed.window.start < now:
+                relaxed = Job(
+                    id=job.id,
+                    at=job.at,
+                    window=type(job.window)(now, max(now, job.window.end)),
+                    duration=job.duration,
+                )
+            bare = Route(
+                type(w)(
+                    w.id,
+                    w.start,
+                    w.end,
+                    w.shift,
+                    w.skills,
+                    w.certifications,
+                    frozenset(job.tools) | w.tools,
+                    w.stock,
+                    w.territories,
+                    w.max_jobs,
+                    w.available,
+                    w.name,
+                ),
+                route.jobs,
+                route.fixed,
+            )
+            found = best_insertion(bare, relaxed, travel, depot)
+            if found is None:
+                excluded.append(Exclusion(w.id, "overlap", "no room in the day"))
+                continue
+            distance = travel(w.start, job.at)
+            score = found.arrival if score_by == "arrival" else distance
+            candidates.append(
+                Candidate(
+                    w.id,
+                    score,
+                    {score_by: score},
+                    found.position,
+                    found.arrival,
+                    found.added_travel,
+                )
+            )
+        candidates.sort(key=lambda c: (c.score, c.worker_id))
+        if not candidates:
+            return Explanation(job.id, None, (), tuple(excluded), "no_feasible_technician")
+        return Explanation(job.id, candidates[0], tuple(candidates[1:4]), tuple(excluded))
+
+    return policy
+
+
+POLICIES: dict[str, Policy] = {
+    "engine": choose,
+    "first_free": _baseline("arrival"),
+    "nearest": _baseline("distance"),
+}
+_current: ContextVar[str] = ContextVar("assignment_policy", default="engine")
+
+
+def current() -> Policy:
+    return POLICIES[_current.get()]
+
+
+def current_name() -> str:
+    return _current.get()
+
+
+@contextmanager
+def use_policy(name: str) -> Iterator[None]:
+    """Run the block (and the tasks it starts) with another assignment policy."""
+    if name not in POLICIES:
+        raise ValueError(f"policy must be one of {', '.join(POLICIES)}")
+    token = _current.set(name)
+    try:
+        yield
+    finally:
+        _current.reset(token)
