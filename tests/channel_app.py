@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.delivery import deliver_due, open_senders
+from bot.delivery import open_senders
 from dispatch.clock import FixedClock
 from storage.db import session_factory
 from storage.tables import Base, OutboxRow
@@ -22,6 +22,7 @@ from tests.doubles import TelegramDouble, TwilioDouble
 from tests.doubles.fixtures import TWILIO_FROM_NUMBER
 from webhooks.app import init_app
 from webhooks.config import Settings
+from webhooks.outbox import deliver_due
 
 PUBLIC = "https://callout.example"
 SECRET = "test-webhook-secret-0123456789"

@@ -18,13 +18,14 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.delivery import Senders, SendResult, SmsSender, TelegramSender, deliver_due, run_worker
+from bot.delivery import SendResult, SmsSender, TelegramSender
 from bot.messages import Outgoing
 from dispatch.clock import FixedClock
 from storage.db import make_engine, session_factory
 from storage.outbox_repo import OutboxRepository
 from storage.tables import OutboxRow
 from tests.doubles import TelegramDouble, TwilioDouble
+from webhooks.outbox import Senders, deliver_due, run_worker
 
 pytest_plugins = ["tests.doubles.fixtures"]
 

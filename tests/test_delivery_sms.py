@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.delivery import Senders, deliver_due, open_senders, record_status_callback
+from bot.delivery import open_senders
 from bot.delivery.render import render_sms, sms_segments
 from bot.messages import Choice, Outgoing
 from dispatch.clock import FixedClock
@@ -20,6 +20,7 @@ from storage.outbox_repo import OutboxRepository
 from storage.tables import DispatcherRow, OutboxRow
 from tests.doubles import TelegramDouble, TwilioDouble
 from webhooks.config import settings_from_env
+from webhooks.outbox import Senders, deliver_due, record_status_callback
 
 pytest_plugins = ["tests.doubles.fixtures"]
 

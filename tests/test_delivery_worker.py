@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.delivery import Senders, deliver_due, open_senders, outbox_stats, run_worker
+from bot.delivery import open_senders
 from bot.messages import Choice, Outgoing
 from dispatch.clock import FixedClock
 from storage.db import session_factory
@@ -18,6 +18,7 @@ from storage.outbox_repo import Fallback, OutboxRepository, OutboxStats
 from storage.tables import OutboxRow
 from tests.doubles import TelegramDouble, TwilioDouble
 from webhooks.config import settings_from_env
+from webhooks.outbox import Senders, deliver_due, outbox_stats, run_worker
 
 pytest_plugins = ["tests.doubles.fixtures"]
 

@@ -145,3 +145,54 @@ def test_online_replay_never_travels_to_a_request_before_its_release() -> None:
     assert score.feasible, score.errors
     assert res.departed["4"] >= 12  # set off once it was known
     assert set(res.departed) == {"3", "4", "5"}
+
+
+def _return_minus_departure(route: Route, leave: float) -> float | None:
+    """Leave home at `leave`, wait where early: return − departure, or None if late."""
+    w = route.worker
+    t, here = leave, w.start
+    for job in route.jobs:
+        assert job is not None
+        t += euclidean(here, job.at)
+        if t > job.window.end + 1e-9:
+            return None
+        t = max(t, job.window.start) + job.duration
+        here = job.at
+    t += euclidean(here, w.end)
+    return None if t > w.shift.end + 1e-9 else t - leave
+
+
+def test_working_time_is_the_shortest_feasible_day_for_the_visit_order() -> None:
+    # README item 9: duration = min over departures of (return − departure)
+    import random
+
+    from dispatch.engine.model import Job, Point, Window, Worker
+
+    rng = random.Random(3)
+    checked = 0
+    for _ in range(300):
+        w = Worker("w", Point(0, 0), Point(0, 0), Window(0, 300))
+        jobs = []
+        for i in range(rng.randint(1, 4)):
+            s = rng.uniform(0, 200)
+            jobs.append(
+                Job(
+                    f"j{i}",
+                    Point(rng.uniform(-30, 30), rng.uniform(-30, 30)),
+                    Window(s, s + rng.uniform(0, 40)),
+                    rng.uniform(0, 10),
+                )
+            )
+        route = Route(w, tuple(sorted(jobs, key=lambda j: j.window.start)))
+        timing = evaluate(route, euclidean, None)
+        if timing is None:
+            continue
+        checked += 1
+        days = [_return_minus_departure(route, 300 * i / 3000) for i in range(3001)]
+        best = min(d for d in days if d is not None)
+        assert timing.duration <= best + 1e-6
+        assert timing.duration >= best - 0.2  # the grid is 0.1 apart
+        leave = timing.back - timing.duration
+        exact = _return_minus_departure(route, leave)
+        assert exact is not None and exact == pytest.approx(timing.duration)
+    assert checked > 50

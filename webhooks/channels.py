@@ -21,6 +21,7 @@ from bot.inbound import receive, remember
 from webhooks.app import SERVICES, Services
 from webhooks.errors import ApiError
 from webhooks.inbound_forms import BadPayload, from_simulator, from_telegram, from_twilio
+from webhooks.outbox import record_status_callback
 
 log = logging.getLogger("callout.webhooks")
 TELEGRAM_PATH = "/webhooks/telegram"
@@ -134,8 +135,6 @@ async def twilio_sms(request: web.Request) -> web.Response:
 
 
 async def twilio_status(request: web.Request) -> web.Response:
-    from bot.delivery.worker import record_status_callback
-
     services = request.app[SERVICES]
     form = await _twilio_form(request, services)
     if isinstance(form, web.Response):
@@ -144,7 +143,9 @@ async def twilio_status(request: web.Request) -> web.Response:
     if not sid or not status:
         return bad(services, "sms", "MessageSid and MessageStatus are required")
     async with services.uow() as uow:
-        await record_status_callback(uow.session, sid, status, form.get("ErrorCode"))
+        await record_status_callback(
+            uow.session, sid, status, form.get("ErrorCode"), now=services.clock.now()
+        )
         await uow.commit()
     services.metrics.webhooks.labels(channel="sms_status", result="ok").inc()
     return web.Response(status=204)

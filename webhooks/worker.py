@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bot.delivery import open_senders, run_worker
+from bot.delivery import open_senders
 from bot.timers import sweep
 from storage.db import make_engine, session_factory
 from storage.migrate import check_schema
@@ -19,6 +19,7 @@ from storage.outbox_repo import OutboxStats
 from webhooks.app import SERVICES, Services, make_clock
 from webhooks.config import Settings
 from webhooks.metrics import Metrics
+from webhooks.outbox import run_worker
 
 log = logging.getLogger("callout.worker")
 SWEEP_IDLE_SECONDS = 1.0

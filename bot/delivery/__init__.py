@@ -8,16 +8,14 @@ A channel without credentials falls back to the simulator (§2).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Protocol
 
 from bot.delivery.result import Refused, RetryLater, Sender, SendResult, Sent
 from bot.delivery.sim import SimSender
 from bot.delivery.sms import SmsSender
-from bot.delivery.status import record_status_callback
 from bot.delivery.telegram import TelegramSender
-from bot.delivery.worker import Senders, deliver_due, outbox_stats, run_worker
 
 STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
 
@@ -44,7 +42,7 @@ class ChannelConfig(Protocol):
 
 
 @asynccontextmanager
-async def open_senders(config: ChannelConfig) -> AsyncIterator[Senders]:
+async def open_senders(config: ChannelConfig) -> AsyncIterator[Mapping[str, Sender]]:
     """A sender per channel ("telegram", "sms", "sim"), connections closed on exit."""
     sim = SimSender()
     senders: dict[str, Sender] = {"telegram": sim, "sms": sim, "sim": sim}
@@ -73,14 +71,9 @@ __all__ = [
     "RetryLater",
     "SendResult",
     "Sender",
-    "Senders",
     "Sent",
     "SimSender",
     "SmsSender",
     "TelegramSender",
-    "deliver_due",
     "open_senders",
-    "outbox_stats",
-    "record_status_callback",
-    "run_worker",
 ]

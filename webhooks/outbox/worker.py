@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.delivery.outcomes import fail_over, tell_dispatchers_opted_out
 from bot.delivery.pacing import DEFAULT_PACES, Candidate, Pace, Plan, plan
 from bot.delivery.result import (
     MAX_ATTEMPTS,
@@ -34,7 +33,6 @@ from bot.delivery.result import (
     backoff,
 )
 from bot.delivery.sms import PARTS_SENT_KEY
-from bot.delivery.status import record_status_callback as record_status_callback
 from dispatch.clock import Clock
 from storage.messaging_repo import IdentityRepository
 from storage.outbox_repo import (
@@ -45,6 +43,8 @@ from storage.outbox_repo import (
     OutboxStats,
 )
 from storage.tables import OutboxRow
+from webhooks.outbox.outcomes import fail_over, tell_dispatchers_opted_out
+from webhooks.outbox.status import record_status_callback as record_status_callback
 
 log = logging.getLogger(__name__)
 
