@@ -226,6 +226,19 @@ async def _check_record(p: Product, *, technician: str, parts_subtotal: Decimal)
     )
     assert pdf.status == 200
     assert (await pdf.read()).startswith(b"%PDF")
+    # The API's record carries all of it too, and the photo is served to token holders.
+    auth = {"Authorization": f"Bearer {api}"}
+    full = await (await p.client.get("/api/v1/work-orders/WO-1001", headers=auth)).json()
+    assert full["status"] == "invoiced"
+    assert full["technician"]["id"] == technician
+    assert len(full["parts"]) == 1 and len(full["time_entries"]) == len(r.time)
+    assert full["signoff"]["method"] in ("code", "button")
+    assert full["invoice"]["number"] == invoice.number
+    [photo_json] = full["photos"]
+    path = photo_json["url"].removeprefix(p.settings.public_base_url)
+    served = await p.client.get(path, headers=auth)
+    assert (served.status, await served.read()) == (200, JPEG)
+    assert (await p.client.get(path)).status == 401
     async with AsyncSession(p.engine) as s:
         stock = {(v.technician_id, v.sku): v.qty for v in await s.scalars(select(VanStockRow))}
     if technician == "T01":

@@ -20,7 +20,8 @@ from storage.workorder_repo import WorkOrderFilter
 from storage.zip_geocode import zip_centroid
 from webhooks.app import SERVICES
 from webhooks.errors import ApiError
-from webhooks.records import Directory, customer_json, technician_json, work_order_json
+from webhooks.full_record import full_record
+from webhooks.records import Directory, customer_json, technician_json
 
 MAX_TEXT = 5000
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}$")
@@ -155,8 +156,9 @@ async def create_request(request: web.Request) -> web.Response:
         except RequestRefused as err:
             raise ApiError(422, err.code, str(err)) from None
         directory = Directory(await uow.company.load())
+        record = await full_record(uow, wo, directory, services.settings.public_base_url)
         await uow.commit()
-    return web.json_response(work_order_json(wo, directory), status=201)
+    return web.json_response(record, status=201)
 
 
 def _cursor(value: str | None) -> int | None:
@@ -206,18 +208,18 @@ async def list_work_orders(request: web.Request) -> web.Response:
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= 200:
         raise ApiError(400, "bad_query", "limit: expected 1..200")
     limit, after = int(limit_text), _cursor(q.get("cursor"))
-    async with request.app[SERVICES].uow() as uow:
+    services = request.app[SERVICES]
+    async with services.uow() as uow:
         directory = Directory(await uow.company.load())
         items = await uow.work_orders.find(
             _filters(q, directory.zone), after_seq=after, limit=limit + 1
         )
-    more = len(items) > limit
-    items = items[:limit]
+        more = len(items) > limit
+        items = items[:limit]
+        base = services.settings.public_base_url
+        records = [await full_record(uow, wo, directory, base) for wo in items]
     return web.json_response(
-        {
-            "items": [work_order_json(wo, directory) for wo in items],
-            "next": _make_cursor(items[-1].seq) if more else None,
-        }
+        {"items": records, "next": _make_cursor(items[-1].seq) if more else None}
     )
 
 
@@ -226,12 +228,31 @@ async def get_work_order(request: web.Request) -> web.Response:
     seq = parse_number(request.match_info["number"])
     if seq is None:
         raise ApiError(404, "not_found", "no such work order")
-    async with request.app[SERVICES].uow() as uow:
+    services = request.app[SERVICES]
+    async with services.uow() as uow:
         wo = await uow.work_orders.get(seq)
         if wo is None:
             raise ApiError(404, "not_found", f"no work order WO-{seq}")
         directory = Directory(await uow.company.load())
-    return web.json_response(work_order_json(wo, directory))
+        record = await full_record(uow, wo, directory, services.settings.public_base_url)
+    return web.json_response(record)
+
+
+async def get_photo(request: web.Request) -> web.StreamResponse:
+    await authorize(request)
+    seq = parse_number(request.match_info["number"])
+    photo_id = request.match_info["photo_id"]
+    if seq is None or not photo_id.isdigit():
+        raise ApiError(404, "not_found", "no such photo")
+    services = request.app[SERVICES]
+    async with services.uow() as uow:
+        photo = next((p for p in await uow.work_orders.photos(seq) if p.id == int(photo_id)), None)
+    if photo is None:
+        raise ApiError(404, "not_found", "no such photo")
+    path = (services.settings.media_dir / photo.path).resolve()
+    if services.settings.media_dir.resolve() not in path.parents or not path.is_file():
+        raise ApiError(404, "not_found", "the file is gone")
+    return web.FileResponse(path, headers={"Content-Type": photo.content_type})
 
 
 async def list_technicians(request: web.Request) -> web.Response:
@@ -255,5 +276,6 @@ def setup(app: web.Application) -> None:
     r.add_post("/api/v1/requests", create_request)
     r.add_get("/api/v1/work-orders", list_work_orders)
     r.add_get("/api/v1/work-orders/{number}", get_work_order)
+    r.add_get("/api/v1/work-orders/{number}/photos/{photo_id}", get_photo)
     r.add_get("/api/v1/technicians", list_technicians)
     r.add_get("/api/v1/customers/{customer_id}", get_customer)

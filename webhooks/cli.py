@@ -8,6 +8,8 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
+from datetime import date
 from pathlib import Path
 
 from dispatch.clock import SystemClock
@@ -68,6 +70,14 @@ def _parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="load or update a company file")
     imp.add_argument("file", type=Path)
     imp.set_defaults(run=_import)
+
+    exp = sub.add_parser("export", help="export data")
+    exp_sub = exp.add_subparsers(dest="export_command", required=True)
+    inv = exp_sub.add_parser("invoices", help="CSV of invoices for a period (days inclusive)")
+    inv.add_argument("--from", dest="start", type=date.fromisoformat, required=True)
+    inv.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
+    inv.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    inv.set_defaults(run=_export_invoices)
 
     parse = sub.add_parser("parse", help="show what intake understands of a message (JSON)")
     parse.add_argument("text", nargs="?", help="the message")
@@ -138,6 +148,20 @@ def _import(ns: argparse.Namespace, settings: Settings) -> int:
     print(asyncio.run(run()))
     for site in loaded.geocoded_sites:
         print(f"site {site}: placed at its ZIP centroid (no coordinates in the file)")
+    return 0
+
+
+def _export_invoices(ns: argparse.Namespace, settings: Settings) -> int:
+    from webhooks.export import export_invoices
+
+    if ns.end < ns.start:
+        print("callout export: --to must not be before --from", file=sys.stderr)
+        return 2
+    with (
+        ns.out.open("w", newline="", encoding="utf-8") if ns.out else nullcontext(sys.stdout) as out
+    ):
+        count = asyncio.run(export_invoices(settings.database_url, ns.start, ns.end, out))
+    print(f"{count} invoices", file=sys.stderr)
     return 0
 
 

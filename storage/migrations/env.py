@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import storage.billing_tables  # noqa: F401  (registers the billing tables on Base)
 from storage.tables import Base
 
 connection: Connection | None = context.config.attributes.get("connection")
