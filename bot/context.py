@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from bot.media import MediaSource, StoredMedia
 from bot.messages import Inbound, Outgoing
 from dispatch.clock import Clock
-from dispatch.ports import Geocoder
+from dispatch.ports import Geocoder, UnitOfWork
+from dispatch.workorder import WorkOrder
 
 
 def identity_channel(channel: str) -> str:
@@ -46,3 +48,32 @@ class Received:
     msg: Inbound
     media: tuple[StoredMedia, ...]
     media_refused: bool
+
+
+async def attach_media(
+    uow: UnitOfWork,
+    wo: WorkOrder,
+    received: Received,
+    actor: str,
+    now: datetime,
+) -> int:
+    """Link the message's stored photos to the work order, each with a timeline line."""
+    for media in received.media:
+        await uow.work_orders.add_photo(
+            wo.seq,
+            path=media.path,
+            content_type=media.content_type,
+            size=media.size,
+            sha256=media.sha256,
+            sent_by=actor,
+            channel=received.msg.channel,
+            at=now,
+        )
+        wo.record(
+            now,
+            "photo",
+            f"photo added ({media.content_type}, {media.size} bytes)",
+            actor=actor,
+            channel=received.msg.channel,
+        )
+    return len(received.media)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from bot import texts
-from bot.context import Deps, Received, identity_channel
+from bot.context import Deps, Received, attach_media, identity_channel
 from bot.intake.parse import parse_message, parse_reply
 from bot.intake.understanding import Understanding
 from bot.messages import Outgoing
@@ -279,26 +279,7 @@ async def _follow_up(
 
 
 async def _attach(uow: BotUnitOfWork, deps: Deps, wo: WorkOrder, received: Received) -> int:
-    now = deps.clock.now()
-    for media in received.media:
-        await uow.work_orders.add_photo(
-            wo.seq,
-            path=media.path,
-            content_type=media.content_type,
-            size=media.size,
-            sha256=media.sha256,
-            sent_by=f"customer:{wo.customer_id}",
-            channel=received.msg.channel,
-            at=now,
-        )
-        wo.record(
-            now,
-            "photo",
-            f"photo added ({media.content_type}, {media.size} bytes)",
-            actor=f"customer:{wo.customer_id}",
-            channel=received.msg.channel,
-        )
-    return len(received.media)
+    return await attach_media(uow, wo, received, f"customer:{wo.customer_id}", deps.clock.now())
 
 
 async def _ready(uow: BotUnitOfWork, deps: Deps, company: Company, wo: WorkOrder) -> list[Outgoing]:

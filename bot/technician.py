@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from rapidfuzz import fuzz, process
 
 from bot import texts
-from bot.context import Deps, Received
+from bot.context import Deps, Received, attach_media
 from bot.lone_worker import answered, pending
 from bot.messages import Choice, Outgoing
 from bot.notify import publish, to_customer, to_dispatchers
@@ -239,24 +239,7 @@ async def _photos(uow: BotUnitOfWork, deps: Deps, tech: str, received: Received)
     now = deps.clock.now()
     wo = await uow.work_orders.get(job.seq, lock=True)
     assert wo is not None
-    for media in received.media:
-        await uow.work_orders.add_photo(
-            wo.seq,
-            path=media.path,
-            content_type=media.content_type,
-            size=media.size,
-            sha256=media.sha256,
-            sent_by=f"technician:{tech}",
-            channel=received.msg.channel,
-            at=now,
-        )
-        wo.record(
-            now,
-            "photo",
-            f"photo added ({media.content_type}, {media.size} bytes)",
-            actor=f"technician:{tech}",
-            channel=received.msg.channel,
-        )
+    await attach_media(uow, wo, received, f"technician:{tech}", now)
     await uow.work_orders.save(wo)
     if received.media_refused and not received.media:
         return [Outgoing(text=texts.media_refused())]
