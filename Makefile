@@ -26,6 +26,7 @@ test: lint typecheck
 	$(VENV)/bin/pytest
 
 bench: $(STAMP)
+	$(PY) -m pip install -q -e '.[dev,bench]'
 	$(VENV)/bin/python -m tests.bench
 
 clean:

@@ -13,6 +13,7 @@ from datetime import timedelta
 from bot import texts
 from bot.context import Deps, Processed, Received, identity_channel
 from bot.customer import customer_message
+from bot.dispatcher import is_dispatcher_command, refusal
 from bot.media import MediaRefused, StoredMedia, store
 from bot.messages import Inbound, Outgoing
 from bot.ports import BotUnitOfWork
@@ -130,8 +131,14 @@ async def _handle(uow: BotUnitOfWork, deps: Deps, received: Received) -> list[Ou
 async def route(
     uow: BotUnitOfWork, deps: Deps, received: Received, identity: Identity | None
 ) -> list[Outgoing]:
-    is_staff = identity is not None and identity.role in ("technician", "dispatcher")
-    if is_staff and not received.msg.text.strip().lower().startswith("/new "):
+    is_dispatcher = identity is not None and identity.role == "dispatcher"
+    if not is_dispatcher and is_dispatcher_command(received.msg.text):
+        return [refusal()]
+    is_technician = identity is not None and identity.role == "technician"
+    # A technician who writes `/new text` is a customer for that message (§1).
+    if is_dispatcher or (
+        is_technician and not received.msg.text.strip().lower().startswith("/new ")
+    ):
         assert identity is not None
         return await staff_message(uow, deps, received, identity)
     return await customer_message(uow, deps, received, identity)

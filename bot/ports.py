@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from dispatch.messaging import Conversation, Fallback, Identity
 from dispatch.ports import UnitOfWork
+from dispatch.sla_clock import SlaStore
 
 
 class Inbox(Protocol):
@@ -64,3 +65,5 @@ class BotUnitOfWork(UnitOfWork, Protocol):
     def conversations(self) -> Conversations: ...
     @property
     def outbox(self) -> Outbox: ...
+    @property
+    def sla(self) -> SlaStore: ...

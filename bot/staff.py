@@ -7,6 +7,7 @@ import re
 
 from bot import texts
 from bot.context import Deps, Received
+from bot.dispatcher import dispatcher_message
 from bot.messages import Choice, Outgoing
 from bot.notify import publish
 from bot.ports import BotUnitOfWork
@@ -24,6 +25,8 @@ async def staff_message(
     uow: BotUnitOfWork, deps: Deps, received: Received, identity: Identity
 ) -> list[Outgoing]:
     msg = received.msg
+    if identity.role == "dispatcher":
+        return await dispatcher_message(uow, deps, received, identity)
     if identity.role == "technician":
         answer = _offer_answer(msg.choice, msg.text)
         if answer is not None:

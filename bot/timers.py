@@ -11,6 +11,7 @@ from bot.lone_worker import sweep_lone_workers
 from bot.notify import publish
 from bot.offers import offer_failover
 from bot.ports import BotUnitOfWork
+from bot.sla_sweep import sweep_sla
 from dispatch.assignment import expire_due_offers
 
 log = logging.getLogger("callout.timers")
@@ -29,5 +30,8 @@ async def sweep(uows: Callable[[], BotUnitOfWork], deps: Deps) -> int:
         await uow.commit()
     async with uows() as uow:
         count += await sweep_lone_workers(uow, deps)
+        await uow.commit()
+    async with uows() as uow:
+        count += await sweep_sla(uow, deps)
         await uow.commit()
     return count

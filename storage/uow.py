@@ -13,6 +13,7 @@ from storage.jobs_repo import JobsRepository
 from storage.messaging_repo import ConversationRepository, IdentityRepository, InboundRepository
 from storage.outbox_repo import OutboxRepository
 from storage.sequences import next_value
+from storage.sla_repo import SlaRepository
 from storage.tokens import TokenRepository
 from storage.workorder_repo import WorkOrderRepository
 
@@ -27,6 +28,7 @@ class SqlUnitOfWork:
     conversations: ConversationRepository
     outbox: OutboxRepository
     assignments: AssignmentRepository
+    sla: SlaRepository
     billing: JobsRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -42,6 +44,7 @@ class SqlUnitOfWork:
         self.conversations = ConversationRepository(self.session)
         self.outbox = OutboxRepository(self.session)
         self.assignments = AssignmentRepository(self.session, self.work_orders)
+        self.sla = SlaRepository(self.session)
         self.billing = JobsRepository(self.session)
         return self
 

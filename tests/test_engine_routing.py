@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from itertools import permutations
 
@@ -202,8 +203,6 @@ def test_great_circle_travel_uses_detour_and_speed() -> None:
 
 
 def test_insertion_costs_agree_with_full_schedules_on_random_routes() -> None:
-    import random
-
     rng = random.Random(5)
     for _ in range(200):
         jobs = [
@@ -229,8 +228,6 @@ def test_insertion_costs_agree_with_full_schedules_on_random_routes() -> None:
 
 
 def test_plan_day_routes_are_feasible_and_serve_each_job_once() -> None:
-    import random
-
     rng = random.Random(11)
     workers = [
         Worker(

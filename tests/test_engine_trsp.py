@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from dispatch.engine.model import Route
+from dispatch.engine.model import Job, Point, Route, Window, Worker
 from dispatch.engine.online import simulate
 from dispatch.engine.plan import plan_day
 from dispatch.engine.routing import evaluate
@@ -164,15 +165,11 @@ def _return_minus_departure(route: Route, leave: float) -> float | None:
 
 def test_working_time_is_the_shortest_feasible_day_for_the_visit_order() -> None:
     # README item 9: duration = min over departures of (return − departure)
-    import random
-
-    from dispatch.engine.model import Job, Point, Window, Worker
-
     rng = random.Random(3)
     checked = 0
-    for _ in range(300):
+    for _ in range(150):
         w = Worker("w", Point(0, 0), Point(0, 0), Window(0, 300))
-        jobs = []
+        jobs: list[Job] = []
         for i in range(rng.randint(1, 4)):
             s = rng.uniform(0, 200)
             jobs.append(
@@ -183,16 +180,17 @@ def test_working_time_is_the_shortest_feasible_day_for_the_visit_order() -> None
                     rng.uniform(0, 10),
                 )
             )
-        route = Route(w, tuple(sorted(jobs, key=lambda j: j.window.start)))
+        jobs.sort(key=lambda j: j.window.start)
+        route = Route(w, tuple(jobs))
         timing = evaluate(route, euclidean, None)
         if timing is None:
             continue
         checked += 1
-        days = [_return_minus_departure(route, 300 * i / 3000) for i in range(3001)]
+        days = [_return_minus_departure(route, 300 * i / 1500) for i in range(1501)]
         best = min(d for d in days if d is not None)
         assert timing.duration <= best + 1e-6
-        assert timing.duration >= best - 0.2  # the grid is 0.1 apart
+        assert timing.duration >= best - 0.4  # the grid is 0.2 apart
         leave = timing.back - timing.duration
         exact = _return_minus_departure(route, leave)
         assert exact is not None and exact == pytest.approx(timing.duration)
-    assert checked > 50
+    assert checked > 25

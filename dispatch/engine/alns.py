@@ -14,6 +14,13 @@ import random
 import time
 from collections.abc import Callable
 
+from dispatch.engine.ruin import (
+    destroy_random,
+    destroy_related,
+    destroy_route,
+    destroy_string,
+    destroy_worst,
+)
 from dispatch.engine.search import (
     INF,
     PLAIN,
@@ -88,91 +95,23 @@ def remove(p: Problem, sol: Solution, jobs: set[int]) -> None:
     sol.unassigned.extend(sorted(jobs))
 
 
-def movable(sol: Solution, dn: int) -> list[tuple[int, int]]:
-    """(job, route) for every planned job outside a fixed prefix."""
-    return [(u, k) for k, st in enumerate(sol.states) for u in st.seq[st.fixed :] if u != dn]
-
-
-# --- destroy -------------------------------------------------------------------------------
-
-
-def destroy_random(p: Problem, sol: Solution, q: int, rng: random.Random) -> set[int]:
-    jobs = [u for u, _ in movable(sol, p.depot)]
-    return set(rng.sample(jobs, min(q, len(jobs))))
-
-
-def destroy_worst(p: Problem, sol: Solution, q: int, rng: random.Random) -> set[int]:
-    """The jobs whose detour costs most (travel plus the wait before them), with noise."""
-    gains: list[tuple[float, int]] = []
-    d = p.d
-    for st in sol.states:
-        nodes = st.nodes
-        for i in range(st.fixed + 1, len(nodes) - 1):
-            u = nodes[i]
-            if u == p.depot:
-                continue
-            prev, nxt = nodes[i - 1], nodes[i + 1]
-            wait = st.cw[i + 1] - st.cw[i]
-            gains.append((d[prev][nxt] - d[prev][u] - d[u][nxt] - wait, u))
-    gains.sort()
-    out: set[int] = set()
-    while gains and len(out) < q:
-        out.add(gains.pop(int(rng.random() ** 4 * len(gains)))[1])
-    return out
-
-
-def destroy_related(p: Problem, sol: Solution, q: int, rng: random.Random) -> set[int]:
-    placed = {u for u, _ in movable(sol, p.depot)}
-    if not placed:
-        return set()
-    out = {rng.choice(sorted(placed))}
-    while len(out) < q:
-        seed = rng.choice(sorted(out))
-        near = [v for v in p.related[seed] if v in placed and v not in out]
-        if not near:
-            break
-        out.add(near[int(rng.random() ** 6 * len(near))])
-    return out
-
-
-def destroy_string(p: Problem, sol: Solution, q: int, rng: random.Random) -> set[int]:
-    """SISR ruin (Christiaens & Vanden Berghe): strings of consecutive jobs near a seed."""
-    where = {u: k for u, k in movable(sol, p.depot)}
-    if not where:
-        return set()
-    seed = rng.choice(sorted(where))
-    out: set[int] = set()
-    ruined: set[int] = set()
-    for v in (seed, *p.related[seed]):
-        if len(out) >= q:
-            break
-        k = where.get(v)
-        if k is None or k in ruined:
-            continue
-        ruined.add(k)
-        st = sol.states[k]
-        free = [u for u in st.seq[st.fixed :] if u != p.depot]
-        length = rng.randint(1, min(len(free), max(1, q - len(out)), 10))
-        i = free.index(v)
-        lo = rng.randint(max(0, i - length + 1), min(i, len(free) - length))
-        out.update(free[lo : lo + length])
-    return out
-
-
-def destroy_route(p: Problem, sol: Solution, q: int, rng: random.Random) -> set[int]:
-    busy = [k for k, st in enumerate(sol.states) if len(st.seq) > st.fixed]
-    out: set[int] = set()
-    rng.shuffle(busy)
-    busy.sort(key=lambda k: len(sol.states[k].seq))  # short routes are the ones to close
-    for k in busy:
-        if len(out) >= q or (out and rng.random() < 0.5):
-            break
-        st = sol.states[k]
-        out.update(u for u in st.seq[st.fixed :] if u != p.depot)
-    return out
-
-
 # --- repair --------------------------------------------------------------------------------
+
+
+def _regret_key(
+    row: dict[int, tuple[float, int, int]], regret: int, noise: float, rng: random.Random
+) -> tuple[float, float] | None:
+    """How urgent a job is: its regret (what waiting costs over the k best routes), then its
+    cheapest cost; None if no route takes it."""
+    if not row:
+        return None
+    costs = sorted(r[0] for r in row.values())
+    if noise:
+        costs = [c + noise * (2 * rng.random() - 1) for c in costs]
+    if regret <= 1:
+        return -costs[0], -costs[0]
+    reg = sum((costs[i] if i < len(costs) else 1e9) - costs[0] for i in range(1, regret))
+    return reg, -costs[0]
 
 
 def repair(p: Problem, sol: Solution, regret: int, noise: float, rng: random.Random) -> None:
@@ -188,25 +127,14 @@ def repair(p: Problem, sol: Solution, regret: int, noise: float, rng: random.Ran
             if r is not None:
                 row[k] = r
         table[j] = row
+    keys = {j: _regret_key(table[j], regret, noise, rng) for j in pending}
     touched: set[int] = set()
     while pending:
         pick = -1
         pick_key = (-INF, INF)
         for j in pending:
-            row = table[j]
-            if not row:
-                continue
-            costs = sorted(r[0] for r in row.values())
-            if noise:
-                costs = [c + noise * (2 * rng.random() - 1) for c in costs]
-            if regret <= 1:
-                key = (-costs[0], -costs[0])
-            else:
-                reg = sum(
-                    (costs[i] if i < len(costs) else 1e9) - costs[0] for i in range(1, regret)
-                )
-                key = (reg, -costs[0])
-            if key > pick_key:
+            key = keys[j]
+            if key is not None and key > pick_key:
                 pick_key = key
                 pick = j
         if pick < 0:
@@ -222,7 +150,8 @@ def repair(p: Problem, sol: Solution, regret: int, noise: float, rng: random.Ran
             sol.unassigned.append(pick)
             continue
         states[k] = new
-        touched.add(k)
+        if kind != PLAIN or MOVE_DEPOT_ALWAYS:
+            touched.add(k)  # a new depot stop: find its best place once the repair is done
         for j in pending:
             # a plain insertion only makes the route later and emptier of stock, so a job
             # that fitted nowhere in it before still doesn't (travel obeys the triangle rule)
@@ -232,6 +161,7 @@ def repair(p: Problem, sol: Solution, regret: int, noise: float, rng: random.Ran
                     table[j].pop(k, None)
                 else:
                     table[j][k] = r
+                keys[j] = _regret_key(table[j], regret, noise, rng)
     for k in touched:
         st = states[k]
         if p.depot in st.seq[st.fixed :]:
@@ -270,7 +200,8 @@ def repair_sequential(p: Problem, sol: Solution, order: int, rng: random.Random)
             sol.unassigned.append(j)
             continue
         states[k] = new
-        touched.add(k)
+        if kind != PLAIN or MOVE_DEPOT_ALWAYS:
+            touched.add(k)  # a new depot stop: find its best place once the repair is done
     for k in touched:
         st = states[k]
         if p.depot in st.seq[st.fixed :]:
@@ -283,6 +214,7 @@ def repair_sequential(p: Problem, sol: Solution, order: int, rng: random.Random)
 # plan's mean working time per job beyond service, so they carry over to product days.
 T_START, T_END = 5.0, 0.05
 Q_MAX = 40  # most jobs taken out per iteration
+MOVE_DEPOT_ALWAYS = False
 RESET_AFTER = 2000  # iterations without a new best before going back to the best
 POLISH_SHARE = 0.2  # of the time, at most, for local search on new best plans
 

@@ -26,9 +26,7 @@ def _positions(sol: Solution, dn: int) -> dict[int, tuple[int, int]]:
 def _relocate(p: Problem, sol: Solution, u: int, k: int, i: int) -> bool:
     st = sol.states[k]
     seq = st.seq[:i] + st.seq[i + 1 :]
-    without = tidy(p, k, seq, st.fixed) if seq or st.fixed else route_state(p, k, seq, 0)
-    if without is None:
-        return False
+    without = tidy(p, k, seq, st.fixed)
     gain = st.duration - without.duration
     best = None
     for k2 in p.candidates[u]:

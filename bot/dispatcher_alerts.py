@@ -1,0 +1,48 @@
+"""Alerts pushed to every dispatcher: SLA at risk and breached, HELP from a technician,
+lone-worker timeouts. Flagged jobs and declined offers go out through `notify.publish`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.context import Deps
+from bot.messages import Outgoing
+from bot.notify import to_dispatchers
+from bot.ports import BotUnitOfWork
+from dispatch.company import Company, GeoPoint
+from dispatch.sla_clock import BREACHED
+from dispatch.workorder import WorkOrder
+
+Location = GeoPoint | tuple[float, float]
+
+
+def _hhmm(company: Company, at: datetime | None) -> str:
+    if at is None:
+        return "-"
+    return f"{at.astimezone(ZoneInfo(company.settings.timezone)):%H:%M}"
+
+
+def _tech(company: Company, tech_id: str) -> str:
+    tech = next((t for t in company.technicians if t.id == tech_id), None)
+    return f"{tech_id} {tech.name.split()[0]}" if tech else tech_id
+
+
+def sla_text(company: Company, wo: WorkOrder, stage: int) -> str:
+    head = (
+        f"SLA BREACHED {wo.number}"
+        if stage >= BREACHED
+        else f"SLA at risk {wo.number}: {stage}% used"
+    )
+    holder = f", {_tech(company, wo.technician_id)}" if wo.technician_id else ""
+    return (
+        f"{head}, due {_hhmm(company, wo.sla_due_at)}. {wo.priority} {wo.status.value}"
+        f"{holder}. /wo {wo.seq}"
+    )
+
+
+async def alert_sla(
+    uow: BotUnitOfWork, deps: Deps, company: Company, wo: WorkOrder, stage: int
+) -> None:
+    out = Outgoing(text=sla_text(company, wo, stage), kind="alert")
+    await to_dispatchers(uow, deps, company, out, wo)
