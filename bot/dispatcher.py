@@ -325,7 +325,10 @@ async def _new(c: Call) -> list[Outgoing]:
 
 
 async def _boardlink(c: Call) -> list[Outgoing]:
-    return _say("The web board link is coming with the web board.")
+    """A one-time link (15 minutes, single use) that logs this dispatcher into the board."""
+    code = await c.uow.board.create_link(c.actor.removeprefix("dispatcher:"), c.deps.clock.now())
+    url = f"{c.deps.config.public_base_url}/board/login/{code}"
+    return [Outgoing(text=f"Your board link (one use, 15 minutes): {url}", link=None)]
 
 
 HANDLERS: dict[str, Handler] = {

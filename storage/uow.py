@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.assignment_repo import AssignmentRepository
+from storage.board_repo import BoardLinks
 from storage.company_repo import CompanyRepository
 from storage.jobs_repo import JobsRepository
 from storage.messaging_repo import ConversationRepository, IdentityRepository, InboundRepository
@@ -29,6 +30,7 @@ class SqlUnitOfWork:
     outbox: OutboxRepository
     assignments: AssignmentRepository
     sla: SlaRepository
+    board: BoardLinks
     billing: JobsRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -45,6 +47,7 @@ class SqlUnitOfWork:
         self.outbox = OutboxRepository(self.session)
         self.assignments = AssignmentRepository(self.session, self.work_orders)
         self.sla = SlaRepository(self.session)
+        self.board = BoardLinks(self.session)
         self.billing = JobsRepository(self.session)
         return self
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import storage.billing_tables
+import storage.board_tables  # noqa: F401  (their tables are truncated between tests too)
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.tables import Base

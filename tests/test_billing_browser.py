@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
@@ -11,36 +10,14 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from dispatch.clock import FixedClock
 from storage.billing_repo import BillingRepository
+from tests.browser import ARTIFACTS
 from tests.test_billing_support import Client, UowFactory, add_completed_job, billing_client
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("demo_company")]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        reason = f"headless Chromium is not installed at {CHROMIUM}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true needs the browser: {reason}")
-        pytest.skip(reason)
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        await browser.close()
 
 
 @pytest.fixture

@@ -75,7 +75,7 @@ def make_clock(settings: Settings) -> Clock:
 def init_app(
     settings: Settings, *, clock: Clock | None = None, worker: bool = False
 ) -> web.Application:
-    from webhooks import api, billing, channels, health, sim
+    from webhooks import api, billing, board, channels, health, sim
 
     app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware])
     app[SERVICES] = Services(
@@ -90,6 +90,7 @@ def init_app(
     health.setup(app)
     api.setup(app)
     channels.setup(app)
+    board.setup(app)
     billing.setup(app)
     sim.setup(app)
     return app

@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import storage.billing_tables  # noqa: F401  (registers the billing tables on Base)
+import storage.billing_tables
+import storage.board_tables  # noqa: F401  (and the board's)
 from storage.tables import Base
 
 connection: Connection | None = context.config.attributes.get("connection")
