@@ -94,6 +94,8 @@ async def technician_message(
         return [await _time(uow, deps, tech, minutes)]
     if low.startswith("note "):
         return [await _note(uow, deps, tech, text[5:].strip(), msg.channel)]
+    if low in ("/help", "help?", "?"):
+        return [await _help(uow, tech)]
     if low in ("/jobs", "jobs"):
         return [await _jobs(uow, deps, tech)]
     if low in ("/next", "next"):
@@ -329,3 +331,21 @@ async def _next(uow: BotUnitOfWork, tech: str) -> Outgoing:
     if job is None:
         return Outgoing(text="Nothing next: no jobs planned for you right now.")
     return _reply(Step(True, f"Next: {job.number} {job.priority}: {job.description[:120]}", job))
+
+
+HELP_BY_STATUS = {
+    Status.ASSIGNED: "ON MY WAY when you leave for it",
+    Status.EN_ROUTE: "ARRIVED when you get there",
+    Status.ON_SITE: "START when you begin, HELP if you need someone",
+    Status.WORKING: "PAUSE, HELP, DONE; photos; part NAME x2; note TEXT; time 1h30",
+    Status.ON_HOLD: "START to resume, HELP, DONE",
+}
+
+
+async def _help(uow: BotUnitOfWork, tech: str) -> Outgoing:
+    """What can be said now, for the job at hand."""
+    job = await current_job(uow, tech)
+    always = "/jobs, /next, /off, /on."
+    if job is None:
+        return Outgoing(text=f"No job in progress. Offers come here: A 1042 or D 1042. {always}")
+    return _reply(Step(True, f"{job.number}: {HELP_BY_STATUS.get(job.status, '')}. {always}", job))
