@@ -130,6 +130,18 @@ class WorkOrderRepository:
         where = WorkOrderFilter(customer_id=customer_id, statuses=tuple(s.value for s in OPEN))
         return await self.find(where, after_seq=None, limit=50)
 
+    async def open_pm_equipment(self) -> set[str]:
+        """Equipment that already has an open preventive-maintenance work order."""
+        w = t.WorkOrderRow
+        rows = await self.session.scalars(
+            select(w.equipment_id).where(
+                w.source_channel == "pm",
+                w.status.in_([s.value for s in OPEN]),
+                w.equipment_id.is_not(None),
+            )
+        )
+        return {r for r in rows if r is not None}
+
     async def _append_events(self, row_id: int, wo: WorkOrder) -> None:
         for e in wo.new_events:
             self.session.add(

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bot.delivery import open_senders
-from bot.timers import sweep
+from bot.timers import sweep, sweep_pm
 from storage.db import make_engine, session_factory
 from storage.migrate import check_schema
 from storage.outbox_repo import OutboxStats
@@ -29,6 +29,7 @@ async def run_timers(services: Services, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             await sweep(services.bot_uows, services.bot_deps())
+            await sweep_pm(services.bot_uows, services.bot_deps())
         except Exception:  # the database may be away for a moment; keep sweeping
             log.exception("timer sweep failed")
         with contextlib.suppress(TimeoutError):
