@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from dispatch import policies
 from dispatch.clock import Clock
+from dispatch.engine.adapt import point
 from dispatch.engine.bump import needs_bump, plan_bump
 from dispatch.engine.choose import (
     ALL_OFFERS_DECLINED,
@@ -22,6 +23,7 @@ from dispatch.engine.choose import (
     place,
 )
 from dispatch.engine.model import Candidate, Exclusion, Explanation, Route
+from dispatch.engine.travel import MatrixTravel
 from dispatch.events import (
     Event,
     JobAssigned,
@@ -57,6 +59,13 @@ async def day_view(uow: UnitOfWork, clock: Clock, day: date) -> tuple[DayView, d
         unavailable=await uow.assignments.unavailable(),
         done_today=await uow.assignments.done_today(start, end),
     )
+    url = company.assignment.routing_url
+    if url:
+        points = [p for r in routes.values() for p in (r.worker.start, r.worker.end)]
+        points += [point(s.location) for s in view.sites.values() if s.location is not None]
+        matrix = await uow.travel.minutes(url, points)
+        if matrix:
+            view.travel = MatrixTravel(matrix, view.travel)
     return view, routes
 
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from dispatch.company import Company, Customer, Equipment, Site
 from dispatch.engine.adapt import job_requirements, point, worker_from_technician
-from dispatch.engine.model import Depot, Job, Point, Route, Window
+from dispatch.engine.model import Depot, Job, Point, Route, TravelTime, Window
 from dispatch.engine.routing import evaluate
 from dispatch.engine.travel import GreatCircleTravel
 from dispatch.workorder import STARTED, WorkOrder
@@ -49,7 +49,7 @@ class DayView:
     sites: dict[str, Site] = field(init=False)
     equipment: dict[str, Equipment] = field(init=False)
     customers: dict[str, Customer] = field(init=False)
-    travel: GreatCircleTravel = field(init=False)
+    travel: TravelTime = field(init=False)
     depot: Depot | None = field(init=False)
 
     def __post_init__(self) -> None:

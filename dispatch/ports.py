@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self
 
 from dispatch.company import Company, Customer, GeoPoint, Site
+from dispatch.engine.model import Point
 from dispatch.offers import Offer
 from dispatch.planning import Booking, PlannedStop
 from dispatch.workorder import Photo, WorkOrder
@@ -129,6 +130,15 @@ class Billing(Protocol):
     async def invoice_of(self, seq: int) -> Any: ...
 
 
+class TravelMatrix(Protocol):
+    """A routing server's drive times (OSRM or Valhalla, by URL): minutes between every pair
+    of points, or None when it cannot answer (the engine then uses its own estimate)."""
+
+    async def minutes(
+        self, url: str, points: Sequence[Point]
+    ) -> dict[tuple[Point, Point], float] | None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: rolled back on exit unless `commit()` was called."""
 
@@ -140,6 +150,8 @@ class UnitOfWork(Protocol):
     def assignments(self) -> Assignments: ...
     @property
     def billing(self) -> Billing: ...
+    @property
+    def travel(self) -> TravelMatrix: ...
 
     async def next_number(self, name: str) -> int: ...
     async def commit(self) -> None: ...

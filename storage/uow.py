@@ -7,11 +7,13 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dispatch.ports import TravelMatrix
 from storage.assignment_repo import AssignmentRepository
 from storage.board_repo import BoardLinks
 from storage.company_repo import CompanyRepository
 from storage.jobs_repo import JobsRepository
 from storage.messaging_repo import ConversationRepository, IdentityRepository, InboundRepository
+from storage.no_matrix import NoMatrix
 from storage.outbox_repo import OutboxRepository
 from storage.sequences import next_value
 from storage.sla_repo import SlaRepository
@@ -33,8 +35,11 @@ class SqlUnitOfWork:
     board: BoardLinks
     billing: JobsRepository
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], travel: TravelMatrix | None = None
+    ) -> None:
         self._sessions = sessions
+        self.travel: TravelMatrix = travel or NoMatrix()
 
     async def __aenter__(self) -> Self:
         self.session = self._sessions()

@@ -22,6 +22,7 @@ from storage.zip_geocode import zip_centroid
 from webhooks.config import Settings
 from webhooks.errors import error_middleware
 from webhooks.metrics import Metrics
+from webhooks.routing import HttpTravelMatrix
 
 MAX_BODY = 1024 * 1024  # §11: bodies over 1 MiB get 413
 log = logging.getLogger("callout.app")
@@ -42,7 +43,7 @@ class Services:
     def uow(self) -> SqlUnitOfWork:
         if self.sessions is None:
             raise RuntimeError("the database is not open yet")
-        return SqlUnitOfWork(self.sessions)
+        return SqlUnitOfWork(self.sessions, travel=ROUTING)
 
     def bot_uows(self) -> BotUnitOfWork:
         return self.uow()
@@ -66,6 +67,7 @@ class Services:
 
 
 SERVICES = web.AppKey("services", Services)
+ROUTING = HttpTravelMatrix()  # asked only when the company file sets assignment.routing_url
 
 
 def make_clock(settings: Settings) -> Clock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from dispatch.engine.model import Point, Time
+from dispatch.engine.model import Point, Time, TravelTime
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -52,3 +52,18 @@ class GreatCircleTravel:
                 self._cache.clear()  # a day's worth of pairs fits; a runaway process must not
             self._cache[key] = minutes
         return minutes
+
+
+class MatrixTravel:
+    """Drive minutes from a routing server's matrix (OSRM, Valhalla), with the great-circle
+    estimate for any pair the matrix does not hold."""
+
+    __slots__ = ("_fallback", "_minutes")
+
+    def __init__(self, minutes: dict[tuple[Point, Point], Time], fallback: TravelTime) -> None:
+        self._minutes = minutes
+        self._fallback = fallback
+
+    def __call__(self, a: Point, b: Point) -> Time:
+        found = self._minutes.get((a, b))
+        return found if found is not None else self._fallback(a, b)
