@@ -147,7 +147,7 @@ def match_known_site(customer: Customer, address: str) -> Site | None:
 
 def _street_key(address: str) -> tuple[str, str] | None:
     words = re.findall(r"[a-z0-9]+", address.lower())
-    if len(words) < 2 or not words[0].isdigit():
+    if len(words) < 2 or not (words[0].isascii() and words[0].isdigit()):
         return None
     return words[0], words[1]
 

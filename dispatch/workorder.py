@@ -109,7 +109,8 @@ def format_number(seq: int) -> str:
 def parse_number(text: str) -> int | None:
     """`WO-1042`, `wo1042`, `1042` → 1042; anything else → None."""
     cleaned = text.strip().upper().removeprefix("WO").lstrip("-# ")
-    return int(cleaned) if cleaned.isdigit() and len(cleaned) < 10 else None
+    # isascii: str.isdigit() also accepts "²", which int() refuses.
+    return int(cleaned) if cleaned.isascii() and cleaned.isdigit() and len(cleaned) < 10 else None
 
 
 @dataclass(eq=False)

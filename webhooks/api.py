@@ -168,7 +168,7 @@ def _cursor(value: str | None) -> int | None:
         decoded = base64.urlsafe_b64decode(value.encode() + b"==").decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         decoded = ""
-    if not decoded.isdigit() or len(decoded) > 12:
+    if not (decoded.isascii() and decoded.isdigit()) or len(decoded) > 12:
         raise ApiError(400, "bad_cursor", "cursor: not one this API gave out")
     return int(decoded)
 
@@ -205,7 +205,7 @@ async def list_work_orders(request: web.Request) -> web.Response:
     await authorize(request)
     q = request.rel_url.query
     limit_text = q.get("limit", "50")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 200:
+    if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= 200:
         raise ApiError(400, "bad_query", "limit: expected 1..200")
     limit, after = int(limit_text), _cursor(q.get("cursor"))
     services = request.app[SERVICES]
@@ -242,7 +242,7 @@ async def get_photo(request: web.Request) -> web.StreamResponse:
     await authorize(request)
     seq = parse_number(request.match_info["number"])
     photo_id = request.match_info["photo_id"]
-    if seq is None or not photo_id.isdigit():
+    if seq is None or not (photo_id.isascii() and photo_id.isdigit()):
         raise ApiError(404, "not_found", "no such photo")
     services = request.app[SERVICES]
     async with services.uow() as uow:

@@ -166,7 +166,7 @@ async def photo(request: web.Request) -> web.StreamResponse:
         return _message(401, "Log in", "Log in to the board to see photos.")
     services = request.app[SERVICES]
     found = None
-    if photo_id.isdigit() and len(photo_id) < 12:
+    if photo_id.isascii() and photo_id.isdigit() and len(photo_id) < 12:
         async with services.uow() as uow:
             found = await BoardRepository(uow.session).photo(int(photo_id))
     root = services.settings.media_dir.resolve()

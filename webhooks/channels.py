@@ -86,6 +86,7 @@ async def telegram_webhook(request: web.Request) -> web.Response:
             raise ValueError("no update_id")
         json.dumps(data, ensure_ascii=False).encode()
         update = Update.de_json(data, application.bot)
+        from_telegram(update, services.clock.now())  # refuse what we could not store
     except Exception:  # any undecodable body is the sender's problem, not a 500
         return bad(services, "telegram", "not a Telegram update")
     application.bot_data[update.update_id] = raw.decode()

@@ -77,7 +77,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     if (base := get("PUBLIC_BASE_URL")) is not None:
         values["public_base_url"] = _url("PUBLIC_BASE_URL", base)
     if (port := get("PORT")) is not None:
-        if not port.isdigit() or not 0 < int(port) < 65536:
+        if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
             raise ConfigError(f"PORT: expected a port number 1-65535, got {port!r}")
         values["port"] = int(port)
     if (level := get("LOG_LEVEL")) is not None:

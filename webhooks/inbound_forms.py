@@ -17,9 +17,15 @@ class BadPayload(Exception):
     """Well-formed but not a message we can take: answered 400."""
 
 
+MAX_ID_DIGITS = 20  # Telegram ids are 64-bit integers
+
+
 def from_telegram(update: Update, now: datetime) -> Inbound | None:
     """None for updates that carry nothing for us (edits, joins, polls...)."""
     uid = str(update.update_id)
+    user = update.effective_user
+    if len(uid) > MAX_ID_DIGITS or (user is not None and len(str(user.id)) > MAX_ID_DIGITS):
+        raise BadPayload("an id is longer than Telegram's")
     if (query := update.callback_query) is not None:
         chat = query.message.chat.id if query.message is not None else query.from_user.id
         return Inbound(
@@ -73,7 +79,7 @@ def from_twilio(form: Mapping[str, str], now: datetime) -> Inbound:
     if sender is None:
         raise BadPayload("From is not a phone number")
     count_text = form.get("NumMedia", "0") or "0"
-    if not count_text.isdigit() or int(count_text) > 10:
+    if not (count_text.isascii() and count_text.isdigit()) or int(count_text) > 10:
         raise BadPayload("NumMedia is not a small number")
     media = tuple(
         Media(ref=form[f"MediaUrl{i}"], content_type=form.get(f"MediaContentType{i}"))
