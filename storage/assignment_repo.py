@@ -13,7 +13,7 @@ from dispatch.offers import Offer
 from dispatch.planning import Booking, PlannedStop
 from dispatch.workorder import HELD, STARTED, Status, WorkOrder
 from storage import tables as t
-from storage.workorder_repo import WorkOrderRepository
+from storage.workorder_repo import WorkOrderRepository, to_domain
 
 DONE = (Status.COMPLETED.value, Status.SIGNED_OFF.value, Status.INVOICED.value)
 
@@ -33,28 +33,20 @@ class AssignmentRepository:
             (w.planned_start >= day_start) & (w.planned_start < day_end)
         )
         held = await self.session.scalars(
-            select(w.seq).where(w.status.in_([s.value for s in HELD]), in_day)
+            select(w).where(w.status.in_([s.value for s in HELD]), in_day)
         )
+        out = [
+            Booking(to_domain(row, []), row.technician_id, row.plan_position)
+            for row in held
+            if row.technician_id is not None
+        ]
         offered = await self.session.execute(
-            select(w.seq, t.OfferRow.technician_id)
+            select(w, t.OfferRow.technician_id)
             .join(t.OfferRow, t.OfferRow.work_order_id == w.id)
             .where(w.status == Status.OFFERED.value, t.OfferRow.status == "live", in_day)
         )
-        out: list[Booking] = []
-        for seq in list(held):
-            wo = await self.work_orders.get(seq)
-            if wo is not None and wo.technician_id is not None:
-                out.append(Booking(wo, wo.technician_id, await self._position(seq)))
-        for seq, tech in list(offered):
-            wo = await self.work_orders.get(seq)
-            if wo is not None:
-                out.append(Booking(wo, tech, await self._position(seq)))
+        out += [Booking(to_domain(row, []), tech, row.plan_position) for row, tech in offered]
         return out
-
-    async def _position(self, seq: int) -> int | None:
-        return await self.session.scalar(
-            select(t.WorkOrderRow.plan_position).where(t.WorkOrderRow.seq == seq)
-        )
 
     async def done_today(self, day_start: datetime, day_end: datetime) -> dict[str, int]:
         w = t.WorkOrderRow

@@ -31,11 +31,17 @@ class CompanyNotLoaded(Exception):
 class CompanyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._company: Company | None = None  # loaded once per unit of work
 
     async def exists(self) -> bool:
         return await self.session.get(t.CompanyRow, 1) is not None
 
     async def load(self) -> Company:
+        if self._company is None:
+            self._company = await self._load()
+        return self._company
+
+    async def _load(self) -> Company:
         s = self.session
         row = await s.get(t.CompanyRow, 1)
         if row is None:
@@ -131,17 +137,20 @@ class CompanyRepository:
         return result
 
     async def add_customer(self, customer: Customer) -> None:
+        self._company = None
         self.session.add(t.CustomerRow(**cv.customer_values(customer)))
         await self.session.flush()
         for site in customer.sites:
             await self.add_site(customer.id, site)
 
     async def rename_customer(self, customer_id: str, name: str) -> None:
+        self._company = None
         row = await self.session.get(t.CustomerRow, customer_id)
         if row is not None:
             row.name = name
             await self.session.flush()
 
     async def add_site(self, customer_id: str, site: Site) -> None:
+        self._company = None
         self.session.add(t.SiteRow(**cv.site_values(site, customer_id)))
         await self.session.flush()

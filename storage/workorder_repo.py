@@ -53,7 +53,7 @@ class WorkOrderRepository:
             .where(t.TimelineRow.work_order_id == row.id)
             .order_by(t.TimelineRow.id)
         )
-        return _to_domain(row, list(events))
+        return to_domain(row, list(events))
 
     async def save(self, wo: WorkOrder) -> None:
         row = self._rows.get(wo.seq)
@@ -86,7 +86,7 @@ class WorkOrderRepository:
             )
             for e in events:
                 by_id[e.work_order_id].append(e)
-        return [_to_domain(r, by_id[r.id]) for r in rows]
+        return [to_domain(r, by_id[r.id]) for r in rows]
 
     async def add_photo(
         self,
@@ -197,7 +197,7 @@ def _copy_into(row: t.WorkOrderRow, wo: WorkOrder) -> None:
     row.flagged_at = wo.flag.at if wo.flag else None
 
 
-def _to_domain(row: t.WorkOrderRow, events: list[t.TimelineRow]) -> WorkOrder:
+def to_domain(row: t.WorkOrderRow, events: list[t.TimelineRow]) -> WorkOrder:
     wants = None
     if row.wants_start is not None and row.wants_end is not None:
         wants = Wants(row.wants_start, row.wants_end)
