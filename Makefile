@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck bench clean
+.PHONY: install run test lint typecheck bench e2e-pg clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -24,6 +24,9 @@ typecheck: $(STAMP)
 
 test: lint typecheck
 	$(VENV)/bin/pytest
+
+e2e-pg: $(STAMP)
+	$(VENV)/bin/pytest -m e2e -p no:cacheprovider
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[dev,bench]'

@@ -68,7 +68,12 @@ async def customer_message(
             return await _answer(uow, deps, company, customer, conv, wo, received)
         conv.state, conv.data = "idle", {}
         await uow.conversations.save(conv, deps.clock.now())
-    open_orders = [] if customer is None else await uow.work_orders.open_for_customer(customer.id)
+    # Follow-ups go to what the customer asked for, not to maintenance we scheduled.
+    open_orders = [
+        wo
+        for wo in ([] if customer is None else await uow.work_orders.open_for_customer(customer.id))
+        if wo.source_channel != "pm"
+    ]
     understood = (
         parse_message(company, text, at=deps.clock.now(), customer=customer) if text else None
     )

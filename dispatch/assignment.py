@@ -131,7 +131,13 @@ async def assign(uow: UnitOfWork, clock: Clock, seq: int, *, actor: str = "engin
         tech = decision.worker_id
         await uow.assignments.lock_technician(tech)
         view, routes = await day_view(uow, clock, view.day)  # fresh, now that we hold the lock
-        placed = place(job, routes[tech], view.travel, view.depot, now=_now_on(view))
+        if engine:
+            placed = place(job, routes[tech], view.travel, view.depot, now=_now_on(view))
+        else:  # a baseline books where there is room, without the engine's other rules
+            found = policies.relaxed_place(
+                job, routes[tech], view.travel, view.depot, now=_now_on(view)
+            )
+            placed = found if found is not None else Exclusion(tech, "overlap", "no room")
         if isinstance(placed, Exclusion):
             continue  # someone booked that slot meanwhile: choose again on the fresh day
         await uow.assignments.set_schedule(view.schedule(placed.route))

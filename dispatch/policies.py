@@ -24,7 +24,7 @@ from dispatch.engine.model import (
     Time,
     TravelTime,
 )
-from dispatch.engine.routing import best_insertion
+from dispatch.engine.routing import Insertion, best_insertion
 
 
 class Policy(Protocol):
@@ -112,6 +112,50 @@ def _baseline(score_by: str) -> Policy:
         return Explanation(job.id, candidates[0], tuple(candidates[1:4]), tuple(excluded))
 
     return policy
+
+
+def relaxed_place(
+    job: Job, route: Route, travel: TravelTime, depot: Depot | None, *, now: Time | None = None
+) -> Insertion | None:
+    """Where a baseline puts the job: only the day's room counts, as in `_baseline`."""
+    w = route.worker
+    start = job.window.start if now is None else max(now, job.window.start)
+    relaxed = Job(
+        id=job.id,
+        at=job.at,
+        window=type(job.window)(start, max(start, job.window.end)),
+        duration=job.duration,
+    )
+    bare = Route(
+        type(w)(
+            w.id,
+            w.start,
+            w.end,
+            w.shift,
+            w.skills,
+            w.certifications,
+            frozenset(job.tools) | w.tools,
+            w.stock,
+            w.territories,
+            w.max_jobs,
+            w.available,
+            w.name,
+        ),
+        route.jobs,
+        route.fixed,
+    )
+    found = best_insertion(bare, relaxed, travel, depot)
+    if found is None:
+        return None
+    jobs = list(found.route.jobs)
+    jobs[found.position] = job
+    return Insertion(
+        Route(route.worker, tuple(jobs), route.fixed),
+        found.position,
+        found.arrival,
+        found.added_travel,
+        found.added_duration,
+    )
 
 
 POLICIES: dict[str, Policy] = {

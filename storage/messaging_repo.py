@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.messaging import Conversation, Identity
 from storage.tables import ConversationRow, IdentityRow, InboundRow
+
+CLAIM = timedelta(seconds=30)  # how long a handler may take before another retakes it
 
 
 def _insert_for(session: AsyncSession) -> Any:
@@ -24,8 +26,11 @@ class InboundRepository:
     async def store(
         self, channel: str, external_id: str, sender: str | None, payload: str, now: datetime
     ) -> bool:
-        """Store the raw payload; False when this id was seen before (a replay)."""
+        """Store the raw payload and take it for handling; False for a replay of a message
+        already handled or being handled. A message whose handler died (its claim ran out
+        unprocessed) is taken again, so a retry from the sender is not lost."""
         insert = _insert_for(self.session)
+        until = now + CLAIM
         result = await self.session.execute(
             insert(InboundRow)
             .values(
@@ -34,11 +39,35 @@ class InboundRepository:
                 sender=sender,
                 payload=payload,
                 received_at=now,
+                claimed_until=until,
             )
             .on_conflict_do_nothing()
             .returning(InboundRow.id)
         )
-        return result.first() is not None
+        if result.first() is not None:
+            return True
+        retaken = await self.session.execute(
+            update(InboundRow)
+            .where(
+                InboundRow.channel == channel,
+                InboundRow.external_id == external_id,
+                InboundRow.processed_at.is_(None),
+                InboundRow.claimed_until < now,
+            )
+            .values(claimed_until=until)
+            .returning(InboundRow.id)
+        )
+        return retaken.first() is not None
+
+    async def stranded(self, now: datetime, limit: int) -> list[tuple[str, str, str]]:
+        """(channel, external_id, payload) of messages whose handler died before finishing."""
+        rows = await self.session.execute(
+            select(InboundRow.channel, InboundRow.external_id, InboundRow.payload)
+            .where(InboundRow.processed_at.is_(None), InboundRow.claimed_until < now)
+            .order_by(InboundRow.id)
+            .limit(limit)
+        )
+        return [(c, e, p) for c, e, p in rows]
 
     async def mark_processed(
         self, channel: str, external_id: str, now: datetime, error: str | None = None

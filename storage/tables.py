@@ -297,13 +297,18 @@ class InboundRow(Base):
     payload: Mapped[str] = mapped_column(Text)
     processed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # Who is handling it until when: a process that dies mid-way leaves it to be taken again.
+    claimed_until: Mapped[datetime | None]
 
 
 class OutboxRow(Base):
     """A message to deliver, written in the same transaction as the change it reports."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "due_at"),
+        Index("ix_outbox_recipient_sent", "channel", "recipient", "sent_at"),  # pacing
+    )
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(16))
     recipient: Mapped[str] = mapped_column(String(64))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import zipcodes
@@ -21,6 +22,7 @@ def zip_of_address(address: str) -> str | None:
     return match.group(1) if match else None
 
 
+@lru_cache(maxsize=4096)  # zipcodes scans its whole table on every lookup (~50 ms)
 def zip_centroid(zip_code: str) -> GeoPoint | None:
     try:
         rows = _matching(zip_code)

@@ -27,6 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["bench"]:
         return _bench(args[1:])
+    if args[:1] == ["simulate"]:
+        from webhooks.simulate import main as simulate_main
+
+        return simulate_main(args[1:])
     parser = _parser()
     ns = parser.parse_args(args)
     try:

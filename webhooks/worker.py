@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 from aiohttp import web
+from telegram import Update
 
 from bot.delivery import open_senders
+from bot.inbound import receive
+from bot.messages import Inbound
 from bot.timers import sweep, sweep_pm
 from storage.db import make_engine, session_factory
 from storage.migrate import check_schema
 from storage.outbox_repo import OutboxStats
 from webhooks.app import SERVICES, Services, make_clock
 from webhooks.config import Settings
+from webhooks.inbound_forms import BadPayload, from_simulator, from_telegram, from_twilio
 from webhooks.metrics import Metrics
 from webhooks.outbox import run_worker
 
@@ -25,11 +31,44 @@ log = logging.getLogger("callout.worker")
 SWEEP_IDLE_SECONDS = 1.0
 
 
+async def retake_stranded(services: Services, *, limit: int = 20) -> int:
+    """Messages stored but never handled (their process died mid-way): handle them now.
+    Replies go through the outbox, since the webhook that could have carried them is gone."""
+    now = services.clock.now()
+    async with services.uow() as uow:
+        found = await uow.inbound.stranded(now, limit)
+    for channel, external_id, payload in found:
+        try:
+            msg = inbound_from_payload(channel, external_id, payload, now)
+        except (BadPayload, ValueError, KeyError, TypeError):
+            async with services.uow() as uow:
+                await uow.inbound.mark_processed(channel, external_id, now, error="unreadable")
+                await uow.commit()
+            continue
+        if msg is not None:
+            await receive(
+                services.bot_uows, services.bot_deps(), msg, payload, inline_replies=False
+            )
+    return len(found)
+
+
+def inbound_from_payload(
+    channel: str, external_id: str, payload: str, now: datetime
+) -> Inbound | None:
+    data = json.loads(payload)
+    if channel == "sms":
+        return from_twilio(data, now)
+    if channel == "telegram":
+        return from_telegram(Update.de_json(data, None), now)
+    return from_simulator(data, external_id, now)
+
+
 async def run_timers(services: Services, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             await sweep(services.bot_uows, services.bot_deps())
             await sweep_pm(services.bot_uows, services.bot_deps())
+            await retake_stranded(services)
         except Exception:  # the database may be away for a moment; keep sweeping
             log.exception("timer sweep failed")
         with contextlib.suppress(TimeoutError):
