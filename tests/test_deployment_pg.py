@@ -150,7 +150,9 @@ async def check_invariants(url: str, tw: TwilioDouble, requests: int) -> None:
             ).scalar_one()
             orders = (await conn.execute(select(WorkOrderRow))).all()
             errors = (
-                await conn.execute(select(InboundRow.external_id, InboundRow.error, InboundRow.processed_at))
+                await conn.execute(
+                    select(InboundRow.external_id, InboundRow.error, InboundRow.processed_at)
+                )
             ).all()
             sent = (await conn.execute(select(OutboxRow).where(OutboxRow.channel == "sms"))).all()
             live = (await conn.execute(select(OfferRow).where(OfferRow.status == "live"))).all()
