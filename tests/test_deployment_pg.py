@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 
@@ -167,9 +168,9 @@ async def check_invariants(url: str, tw: TwilioDouble, requests: int) -> None:
     for row in sent:
         if row.status == "sent":
             assert delivered[row.external_id] == 1
-    by_tech: dict[str, list[tuple[object, object]]] = {}
+    by_tech: dict[str, list[tuple[datetime, datetime]]] = {}
     for o in orders:
-        if o.technician_id and o.planned_start:
+        if o.technician_id and o.planned_start and o.planned_end:
             by_tech.setdefault(o.technician_id, []).append((o.planned_start, o.planned_end))
     for spans in by_tech.values():
         spans.sort()
