@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import replace
 from typing import Protocol
 
 from dispatch.engine.choose import choose
@@ -23,6 +24,7 @@ from dispatch.engine.model import (
     Route,
     Time,
     TravelTime,
+    Window,
 )
 from dispatch.engine.routing import Insertion, best_insertion
 
@@ -64,33 +66,7 @@ def _baseline(score_by: str) -> Policy:
                 continue
             # No tools, parts, territory or certification rules: a dispatcher with a
             # spreadsheet only checks the trade. The day still has to have room.
-            relaxed = Job(id=job.id, at=job.at, window=job.window, duration=job.duration)
-            if now is not None and relaxed.window.start < now:
-                relaxed = Job(
-                    id=job.id,
-                    at=job.at,
-                    window=type(job.window)(now, max(now, job.window.end)),
-                    duration=job.duration,
-                )
-            bare = Route(
-                type(w)(
-                    w.id,
-                    w.start,
-                    w.end,
-                    w.shift,
-                    w.skills,
-                    w.certifications,
-                    frozenset(job.tools) | w.tools,
-                    w.stock,
-                    w.territories,
-                    w.max_jobs,
-                    w.available,
-                    w.name,
-                ),
-                route.jobs,
-                route.fixed,
-            )
-            found = best_insertion(bare, relaxed, travel, depot)
+            found = relaxed_place(job, route, travel, depot, now=now)
             if found is None:
                 excluded.append(Exclusion(w.id, "overlap", "no room in the day"))
                 continue
@@ -117,45 +93,22 @@ def _baseline(score_by: str) -> Policy:
 def relaxed_place(
     job: Job, route: Route, travel: TravelTime, depot: Depot | None, *, now: Time | None = None
 ) -> Insertion | None:
-    """Where a baseline puts the job: only the day's room counts, as in `_baseline`."""
-    w = route.worker
+    """Where a baseline puts the job: only the day's room counts, not the engine's rules
+    about tools, parts, territory or certifications."""
     start = job.window.start if now is None else max(now, job.window.start)
     relaxed = Job(
         id=job.id,
         at=job.at,
-        window=type(job.window)(start, max(start, job.window.end)),
+        window=Window(start, max(start, job.window.end)),
         duration=job.duration,
     )
-    bare = Route(
-        type(w)(
-            w.id,
-            w.start,
-            w.end,
-            w.shift,
-            w.skills,
-            w.certifications,
-            frozenset(job.tools) | w.tools,
-            w.stock,
-            w.territories,
-            w.max_jobs,
-            w.available,
-            w.name,
-        ),
-        route.jobs,
-        route.fixed,
-    )
-    found = best_insertion(bare, relaxed, travel, depot)
+    worker = replace(route.worker, tools=route.worker.tools | job.tools)
+    found = best_insertion(Route(worker, route.jobs, route.fixed), relaxed, travel, depot)
     if found is None:
         return None
     jobs = list(found.route.jobs)
     jobs[found.position] = job
-    return Insertion(
-        Route(route.worker, tuple(jobs), route.fixed),
-        found.position,
-        found.arrival,
-        found.added_travel,
-        found.added_duration,
-    )
+    return replace(found, route=Route(route.worker, tuple(jobs), route.fixed))
 
 
 POLICIES: dict[str, Policy] = {
