@@ -24,7 +24,7 @@ async def test_due_pm_becomes_p4_work_orders_once_a_day(product: Product) -> Non
     async with AsyncSession(product.engine) as s:
         rows = list(await s.scalars(select(WorkOrderRow)))
     assert len(rows) == opened
-    assert OVERDUE <= {r.equipment_id for r in rows}
+    assert {r.equipment_id for r in rows} >= OVERDUE
     assert {r.priority for r in rows} == {"P4"}
     assert {r.source_channel for r in rows} == {"pm"}
     assert all(r.description.startswith("Preventive maintenance: ") for r in rows)
