@@ -116,8 +116,8 @@ class TwilioMedia:
                 if (response.content_length or 0) > MAX_MEDIA_BYTES:
                     raise MediaRefused("over 10 MiB")
                 data = await response.content.read(MAX_MEDIA_BYTES + 1)
-        except aiohttp.ClientError as err:
-            raise MediaRefused(f"could not fetch the media: {err}") from err
+        except (aiohttp.ClientError, TimeoutError) as err:
+            raise MediaRefused(f"could not fetch the media: {err!r}") from err
         if len(data) > MAX_MEDIA_BYTES:
             raise MediaRefused("over 10 MiB")
         return data

@@ -76,6 +76,8 @@ def _str(data: dict[str, Any], key: str, *, max_len: int = 200) -> str | None:
         return None
     if not isinstance(value, str) or not value.strip():
         raise ApiError(400, "bad_field", f"{key}: expected a non-empty string")
+    if "\x00" in value:  # no database text column can hold NUL
+        raise ApiError(400, "bad_field", f"{key}: contains a NUL character")
     if len(value) > max_len:
         raise ApiError(400, "bad_field", f"{key}: at most {max_len} characters")
     return value.strip()
@@ -177,7 +179,13 @@ def _make_cursor(seq: int) -> str:
     return base64.urlsafe_b64encode(str(seq).encode()).decode().rstrip("=")
 
 
+def _no_nul(values: Any) -> None:
+    if any("\x00" in v for v in values):
+        raise ApiError(400, "bad_query", "a NUL character is not allowed")
+
+
 def _filters(q: Any, zone: ZoneInfo) -> WorkOrderFilter:
+    _no_nul(q.values())
     status, priority = q.get("status"), q.get("priority")
     if status is not None and status not in {s.value for s in Status}:
         raise ApiError(400, "bad_query", "status: not a work-order status")
@@ -264,6 +272,7 @@ async def list_technicians(request: web.Request) -> web.Response:
 
 async def get_customer(request: web.Request) -> web.Response:
     await authorize(request)
+    _no_nul([request.match_info["customer_id"]])
     async with request.app[SERVICES].uow() as uow:
         customer = await uow.company.customer(request.match_info["customer_id"])
     if customer is None:

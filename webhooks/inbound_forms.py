@@ -13,6 +13,11 @@ from storage.phones import normalize_phone
 MAX_TEXT = 4096
 
 
+def clean(text: str) -> str:
+    """Message text as we keep it: at most 4096 characters, no NUL (no database holds it)."""
+    return text.replace("\x00", "")[:MAX_TEXT]
+
+
 class BadPayload(Exception):
     """Well-formed but not a message we can take: answered 400."""
 
@@ -23,8 +28,16 @@ MAX_ID_DIGITS = 20  # Telegram ids are 64-bit integers
 def from_telegram(update: Update, now: datetime) -> Inbound | None:
     """None for updates that carry nothing for us (edits, joins, polls...)."""
     uid = str(update.update_id)
-    user = update.effective_user
-    if len(uid) > MAX_ID_DIGITS or (user is not None and len(str(user.id)) > MAX_ID_DIGITS):
+    ids = [update.update_id]
+    if update.callback_query is not None:
+        ids.append(update.callback_query.from_user.id)
+        if update.callback_query.message is not None:
+            ids.append(update.callback_query.message.chat.id)
+    if update.message is not None:
+        ids.append(update.message.chat.id)
+        if update.message.from_user is not None:
+            ids.append(update.message.from_user.id)
+    if any(len(str(i)) > MAX_ID_DIGITS for i in ids):
         raise BadPayload("an id is longer than Telegram's")
     if (query := update.callback_query) is not None:
         chat = query.message.chat.id if query.message is not None else query.from_user.id
@@ -61,7 +74,7 @@ def from_telegram(update: Update, now: datetime) -> Inbound | None:
         sender=str(user.id),
         external_id=uid,
         received_at=now,
-        text=(message.text or message.caption or "")[:MAX_TEXT],
+        text=clean(message.text or message.caption or ""),
         media=tuple(media),
         location=location,
         contact_phone=contact_phone,
@@ -91,7 +104,7 @@ def from_twilio(form: Mapping[str, str], now: datetime) -> Inbound:
         sender=sender,
         external_id=sid,
         received_at=now,
-        text=form.get("Body", "")[:MAX_TEXT],
+        text=clean(form.get("Body", "")),
         media=media,
     )
 
@@ -118,7 +131,7 @@ def from_simulator(data: Mapping[str, object], external_id: str, now: datetime) 
         sender=phone,
         external_id=external_id,
         received_at=now,
-        text=text[:MAX_TEXT],
+        text=clean(text),
         location=point,
         choice=choice if isinstance(choice := data.get("choice"), str) else None,
     )

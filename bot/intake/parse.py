@@ -191,7 +191,7 @@ def _chosen_skill(model: IntakeModel, text: str) -> str | None:
     """A reply to "which kind of work?": the option's number, or a skill's name or id."""
     skills = model.company.skills
     answer = " ".join(split_words(text).tokens)
-    if answer.isdigit() and 1 <= int(answer) <= len(skills):
+    if answer.isascii() and answer.isdigit() and 1 <= int(answer) <= len(skills):
         return skills[int(answer) - 1].id
     for skill in skills:
         names = {skill.id.replace("_", " "), " ".join(split_words(skill.name).tokens)}

@@ -1,0 +1,270 @@
+"""Benchmark: signed Twilio SMS webhooks against `callout serve --no-worker`, open loop.
+
+Each request is a new text from one of 170 generated customers (plus the demo's 30), so it
+runs intake, opens a work order (or adds to the customer's open one) and queues an offer or
+a flag. Rates climb until the server saturates (under 80% of the offered rate, or p99 over
+5 s); the same load generator against a bare aiohttp app gives the ceiling. SQLite with one
+web process, then PostgreSQL (if it answers) with two, the load split between them.
+
+    python -m tests.bench.bench_load       # prints a table, merges {"load": ...}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from tests.bench import bench_company, bench_server
+from tests.bench.bench_server import SMS_PATH, environment, servers, signature, sms_form
+
+RATES = tuple(
+    int(r) for r in os.environ.get("CALLOUT_BENCH_RATES", "2,5,10,25,50,100,200,300,500").split(",")
+)
+SECONDS = 5.0
+CUSTOMERS = 170  # plus the demo's 30: 200, a small company (intake cost grows with it)
+TIMEOUT = 15.0  # a request slower than this counts as an error
+RESULTS = Path(__file__).resolve().parents[2] / "bench-results.json"
+POSTGRES_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+Request = Callable[[aiohttp.ClientSession, int], Any]
+
+
+@dataclass(frozen=True)
+class Phase:
+    rate: int
+    sent: int
+    ok: int
+    errors: int
+    throughput: float
+    p50_ms: float
+    p99_ms: float
+    failures: str  # "status×count" of the errors; 0 is a timeout or a refused connection
+
+    @property
+    def saturated(self) -> bool:
+        return self.throughput < 0.8 * self.rate or self.p99_ms > 5000
+
+    def as_dict(self) -> dict[str, float | str]:
+        return {
+            "rate": self.rate,
+            "sent": self.sent,
+            "ok": self.ok,
+            "errors": self.errors,
+            "throughput": self.throughput,
+            "p50_ms": self.p50_ms,
+            "p99_ms": self.p99_ms,
+            "failures": self.failures,
+        }
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+
+async def phase(rate: int, request: Request, counter: itertools.count[int]) -> Phase:
+    """Open loop: request i leaves at start + i/rate whatever happened to the earlier ones;
+    latency counts from that planned moment (no coordinated omission)."""
+    total = int(rate * SECONDS)
+    latencies: list[float] = []
+    failed: dict[int, int] = {}
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    timeout = aiohttp.ClientTimeout(total=TIMEOUT)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+        start = time.perf_counter()
+
+        async def one(i: int) -> None:
+            planned = start + i / rate
+            await asyncio.sleep(max(0.0, planned - time.perf_counter()))
+            try:
+                status = await request(http, next(counter))
+            except (TimeoutError, aiohttp.ClientError):
+                status = 0
+            if 200 <= status < 300:
+                latencies.append((time.perf_counter() - planned) * 1000)
+            else:
+                failed[status] = failed.get(status, 0) + 1
+
+        await asyncio.gather(*(one(i) for i in range(total)))
+        elapsed = time.perf_counter() - start
+    return Phase(
+        rate=rate,
+        sent=total,
+        ok=len(latencies),
+        errors=sum(failed.values()),
+        throughput=round(len(latencies) / elapsed, 1),
+        p50_ms=round(statistics.median(latencies), 1) if latencies else 0.0,
+        p99_ms=_percentile(latencies, 0.99),
+        failures=" ".join(f"{k}×{v}" for k, v in sorted(failed.items())),
+    )
+
+
+async def _settle(ports: list[int], limit: float = 120) -> None:
+    """Wait until the servers answer /healthz quickly again (the backlog is drained)."""
+    deadline = time.monotonic() + limit
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            try:
+                for port in ports:
+                    async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+                        await r.read()
+            except aiohttp.ClientError:
+                pass
+            if time.perf_counter() - started < 0.1:
+                return
+            await asyncio.sleep(0.5)
+
+
+def sms_request(ports: list[int]) -> Request:
+    phones = [bench_company.customer_phone(i) for i in range(CUSTOMERS)]
+
+    async def send(http: aiohttp.ClientSession, n: int) -> int:
+        form = sms_form(f"SM{n:032d}", phones[n % len(phones)], bench_company.request_text(n))
+        url = f"http://127.0.0.1:{ports[n % len(ports)]}{SMS_PATH}"
+        async with http.post(url, data=form, headers={"X-Twilio-Signature": signature(form)}) as r:
+            await r.read()
+            return r.status
+
+    return send
+
+
+def bare_request(port: int) -> Request:
+    async def send(http: aiohttp.ClientSession, n: int) -> int:
+        form = sms_form(f"SM{n:032d}", "+15125550126", bench_company.request_text(n))
+        async with http.post(f"http://127.0.0.1:{port}/", data=form) as r:
+            await r.read()
+            return r.status
+
+    return send
+
+
+async def climb(request: Request, ports: list[int], label: str) -> list[Phase]:
+    phases: list[Phase] = []
+    counter = itertools.count()
+    for rate in RATES:
+        result = await phase(rate, request, counter)
+        phases.append(result)
+        print(f"  {label:<22} {_row(result)}", flush=True)
+        await _settle(ports)
+        if result.saturated:
+            break
+    return phases
+
+
+def _row(p: Phase) -> str:
+    return (
+        f"{p.rate:>5}/s  {p.throughput:>7.1f}/s  p50 {p.p50_ms:>8.1f} ms  "
+        f"p99 {p.p99_ms:>8.1f} ms  errors {p.errors}/{p.sent} {p.failures}"
+    )
+
+
+BARE_APP = """
+import sys
+from aiohttp import web
+async def ok(request):
+    await request.read()
+    return web.Response(text="<Response/>", content_type="text/xml")
+app = web.Application()
+app.router.add_route("*", "/{tail:.*}", ok)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
+"""
+
+
+def ceiling() -> list[Phase]:
+    port = bench_server.free_port()
+    proc = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port)], start_new_session=True)
+    try:
+        asyncio.run(bench_server.wait_healthy(port, proc))
+        return asyncio.run(climb(bare_request(port), [port], "bare aiohttp"))
+    finally:
+        bench_server.stop(proc)
+
+
+def against(database_url: str, folder: Path, processes: int, label: str) -> list[Phase]:
+    env = environment(database_url, folder / "media")
+    company = bench_company.write(folder / "company.yaml", CUSTOMERS)
+    bench_server.prepare(env, company)
+    with servers(env, processes) as running:
+        ports = [port for port, _ in running]
+        return asyncio.run(climb(sms_request(ports), ports, label))
+
+
+def _postgres_url() -> str | None:
+    from tests.databases import POSTGRES_URL, postgres_problem
+
+    if postgres_problem() is not None:
+        return None
+    return POSTGRES_URL
+
+
+def run() -> dict[str, Any]:
+    result: dict[str, Any] = {"seconds_per_rate": SECONDS, "customers": CUSTOMERS}
+    print("load: signed SMS webhooks, open loop, rate → achieved, latency, errors")
+    with tempfile.TemporaryDirectory(prefix="callout-load-") as tmp:
+        folder = Path(tmp)
+        sqlite = against(f"sqlite+aiosqlite:///{folder / 'load.db'}", folder, 1, "sqlite, 1 web")
+        result["sqlite_1_web"] = [p.as_dict() for p in sqlite]
+    bare = ceiling()
+    result["bare_aiohttp"] = [p.as_dict() for p in bare]
+    best = max((p.throughput for p in sqlite), default=0.0)
+    top = max((p.throughput for p in bare), default=0.0)
+    result["sqlite_best_per_s"] = best
+    result["bare_best_per_s"] = top
+    result["sqlite_to_bare_ratio"] = round(best / top, 4) if top else 0.0
+    base = _postgres_url()
+    if base is None:
+        print("  postgres: not answering, skipped")
+    else:
+        try:
+            result.update(_postgres(base, top))
+        except Exception as err:  # keep the SQLite figures; say why PostgreSQL has none
+            print(f"  postgres: failed: {err}")
+            result["postgres_error"] = str(err)[:500]
+    return result
+
+
+def _postgres(base: str, top: float) -> dict[str, Any]:
+    from tests.databases import _admin
+
+    name = f"callout_bench_{os.getpid()}"
+    url = f"{base.rpartition('/')[0]}/{name}"
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        with tempfile.TemporaryDirectory(prefix="callout-load-pg-") as tmp:
+            phases = against(url, Path(tmp), 2, "postgres, 2 web")
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    best = max((p.throughput for p in phases), default=0.0)
+    return {
+        "postgres_2_web": [p.as_dict() for p in phases],
+        "postgres_best_per_s": best,
+        "postgres_to_bare_ratio": round(best / top, 4) if top else 0.0,
+    }
+
+
+def main() -> None:
+    result = run()
+    merged: dict[str, object] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    merged["load"] = result
+    RESULTS.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()
