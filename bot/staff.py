@@ -28,6 +28,13 @@ async def staff_message(
     if identity.role == "dispatcher":
         return await dispatcher_message(uow, deps, received, identity)
     if identity.role == "technician":
+        conv = await uow.conversations.get(msg.channel, msg.sender)
+        if conv.state == "decline_reason" and conv.work_order_seq is not None:
+            conv.state, seq, conv.work_order_seq = "idle", conv.work_order_seq, None
+            await uow.conversations.save(conv, deps.clock.now())
+            if msg.text.strip() and _offer_answer(msg.choice, msg.text) is None:
+                await uow.assignments.note_decline_reason(seq, identity.party_id, msg.text.strip())
+                return [Outgoing(text=texts.decline_reason_noted(seq))]
         answer = _offer_answer(msg.choice, msg.text)
         if answer is not None:
             return await _answer_offer(uow, deps, identity, received, *answer)
@@ -66,6 +73,9 @@ async def _answer_offer(
     text = outcome.message
     if outcome.ok and not accepted and not reason:
         text += " " + texts.ask_decline_reason(seq)
+        conv = await uow.conversations.get(channel, received.msg.sender)
+        conv.state, conv.work_order_seq = "decline_reason", seq
+        await uow.conversations.save(conv, deps.clock.now())
     if outcome.ok and accepted:
         go = Choice("ON MY WAY", f"step:omw:{seq}", "ON MY WAY")
         return [Outgoing(text=text, choices=(go,))]

@@ -148,7 +148,11 @@ def map_link(lat: float, lon: float) -> str:
 
 
 def ask_decline_reason(seq: int) -> str:
-    return f"Next time add a reason, e.g. D {seq} too far: it helps us plan."
+    return "Why? One short reason helps us plan (too far, no parts...)."
+
+
+def decline_reason_noted(seq: int) -> str:
+    return f"Thanks, noted for WO-{seq}."
 
 
 def on_the_way(number: str, tech: str, eta: str) -> str:

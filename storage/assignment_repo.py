@@ -204,6 +204,27 @@ class AssignmentRepository:
             .values(status=status, answered_at=now, reason=reason)
         )
 
+    async def note_decline_reason(self, seq: int, tech_id: str, reason: str) -> bool:
+        """The reason a technician gives after declining (their latest declined offer)."""
+        offer = (
+            await self.session.scalars(
+                select(t.OfferRow)
+                .join(t.WorkOrderRow, t.OfferRow.work_order_id == t.WorkOrderRow.id)
+                .where(
+                    t.WorkOrderRow.seq == seq,
+                    t.OfferRow.technician_id == tech_id,
+                    t.OfferRow.status == "declined",
+                )
+                .order_by(t.OfferRow.id.desc())
+                .limit(1)
+            )
+        ).first()
+        if offer is None:
+            return False
+        offer.reason = reason
+        await self.session.flush()
+        return True
+
     async def due_offers(self, now: datetime, limit: int) -> list[tuple[int, int]]:
         """(offer id, work order seq) of live offers past their expiry, claimed with
         SKIP LOCKED so that two workers never expire the same one."""

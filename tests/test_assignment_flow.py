@@ -203,3 +203,15 @@ async def test_fifty_concurrent_offers_never_double_book_a_technician(
         spans.sort()
         for (_, end), (next_start, _) in pairwise(spans):
             assert end <= next_start, spans
+
+
+async def test_a_decline_without_a_reason_asks_for_one(product: Product) -> None:
+    p = product
+    await p.sms(ONE_SITE, "kitchen faucet keeps dripping, no rush")
+    [first] = await offers(p)
+    phone = phone_of(first.technician_id)
+    _, declined = await p.sms(phone, "d 1001")
+    assert reply(declined).startswith("Declined WO-1001. Thanks for letting us know. Why?")
+    _, noted = await p.sms(phone, "van is at the shop")
+    assert reply(noted) == "Thanks, noted for WO-1001."
+    assert (await offers(p))[0].reason == "van is at the shop"
