@@ -60,6 +60,8 @@ def run_demo(settings: Settings) -> int:
         f"  database      {settings.database_url}",
         f"  clock         starts at {settings.now.isoformat() if settings.now else 'now'}",
         f"  health        {base}/healthz",
+        f"  phones        {base}/sim   (type as any customer, technician or dispatcher)",
+        f"  board         {base}/board   (log in with the token below)",
         f"  API           {base}/api/v1/work-orders   (Authorization: Bearer {token})",
         "Press Ctrl+C to stop.",
     ]
