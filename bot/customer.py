@@ -25,7 +25,7 @@ from dispatch.requests import (
     fill_in,
     open_work_order,
 )
-from dispatch.workorder import Status, Wants, WorkOrder, parse_number
+from dispatch.workorder import Status, Wants, WorkOrder
 
 CANCEL_RE = re.compile(r"^\s*/?cancel\s+(?:wo[-\s#]*)?(\d{1,9})\s*$", re.IGNORECASE)
 MAX_UNCLEAR = 3
@@ -150,7 +150,7 @@ async def _new_request(
     conv.data = {"queue": queue, "unclear": 0}
     await uow.conversations.save(conv, now)
     await uow.work_orders.save(wo)
-    return [_ask(queue[0], company)]
+    return [_ask(queue[0])]
 
 
 async def _answer(
@@ -215,7 +215,7 @@ async def _answer(
         conv.data = {"queue": queue, "unclear": 0}
         await uow.conversations.save(conv, now)
         await uow.work_orders.save(wo)
-        return [_ask(queue[0], company)]
+        return [_ask(queue[0])]
     conv.state, conv.data, conv.work_order_seq = "idle", {}, None
     await uow.conversations.save(conv, now)
     await uow.work_orders.save(wo)
@@ -343,9 +343,9 @@ async def _cancel(
     return Outgoing(text=texts.cancelled(number))
 
 
-def _ask(kind: str, company: Company) -> Outgoing:
+def _ask(kind: str) -> Outgoing:
     return Outgoing(
-        text=texts.question(kind, company.settings.name),
+        text=texts.question(kind),
         kind="question",
         ask_location=kind == "address",
     )
@@ -360,6 +360,3 @@ def _address_text(u: Understanding) -> str | None:
 
 def _actor(customer: Customer | None, sender: str) -> str:
     return f"customer:{customer.id}" if customer else f"customer:{sender}"
-
-
-__all__ = ["customer_message", "parse_number"]

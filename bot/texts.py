@@ -11,7 +11,7 @@ QUESTIONS = {
 }
 
 
-def question(kind: str, company: str) -> str:
+def question(kind: str) -> str:
     return QUESTIONS[kind]
 
 
