@@ -236,22 +236,21 @@ async def _assign(c: Call) -> list[Outgoing]:
     return answer
 
 
-async def _unassign(c: Call) -> list[Outgoing]:
-    wo, refused = await c.work_order()
-    if wo is None:
-        return refused
-    return await c.outcome(
-        await unassign_job(c.uow, c.deps.clock, wo.seq, actor=c.actor, channel=c.channel)
-    )
+WorkOrderService = Callable[..., Awaitable[Outcome]]
 
 
-async def _bump(c: Call) -> list[Outgoing]:
-    wo, refused = await c.work_order()
-    if wo is None:
-        return refused
-    return await c.outcome(
-        await bump(c.uow, c.deps.clock, wo.seq, actor=c.actor, channel=c.channel)
-    )
+def _on_work_order(service: WorkOrderService) -> Handler:
+    """`/unassign N`, `/bump N`, `/approve N`: one work order, one manual service."""
+
+    async def handler(c: Call) -> list[Outgoing]:
+        wo, refused = await c.work_order()
+        if wo is None:
+            return refused
+        return await c.outcome(
+            await service(c.uow, c.deps.clock, wo.seq, actor=c.actor, channel=c.channel)
+        )
+
+    return handler
 
 
 async def _cancel(c: Call) -> list[Outgoing]:
@@ -261,15 +260,6 @@ async def _cancel(c: Call) -> list[Outgoing]:
     _, _, why = split_number(c.cmd.args)
     return await c.outcome(
         await cancel(c.uow, c.deps.clock, wo.seq, actor=c.actor, channel=c.channel, why=why)
-    )
-
-
-async def _approve(c: Call) -> list[Outgoing]:
-    wo, refused = await c.work_order()
-    if wo is None:
-        return refused
-    return await c.outcome(
-        await approve(c.uow, c.deps.clock, wo.seq, actor=c.actor, channel=c.channel)
     )
 
 
@@ -343,10 +333,10 @@ HANDLERS: dict[str, Handler] = {
     "where": _where,
     "assign": _assign,
     "reassign": _assign,
-    "unassign": _unassign,
-    "bump": _bump,
+    "unassign": _on_work_order(unassign_job),
+    "bump": _on_work_order(bump),
     "cancel": _cancel,
-    "approve": _approve,
+    "approve": _on_work_order(approve),
     "note": _note,
     "new": _new,
     "boardlink": _boardlink,
