@@ -13,6 +13,7 @@ from dispatch.offers import Offer
 from dispatch.planning import Booking, PlannedStop
 from dispatch.workorder import HELD, STARTED, Status, WorkOrder
 from storage import tables as t
+from storage.company_repo import stamp_company
 from storage.workorder_repo import WorkOrderRepository, to_domain
 
 DONE = (Status.COMPLETED.value, Status.SIGNED_OFF.value, Status.INVOICED.value)
@@ -135,6 +136,7 @@ class AssignmentRepository:
             return None
         row.qty = max(0, row.qty - qty)
         await self.session.flush()
+        await stamp_company(self.session)  # van stock is part of the cached company
         return row.qty
 
     async def set_lone_check(self, seq: int, at: datetime | None) -> None:

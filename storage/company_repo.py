@@ -1,11 +1,20 @@
-"""Reading the company from the database as domain objects, and adding walk-in customers."""
+"""Reading the company from the database as domain objects, and adding walk-in customers.
+
+Reading a company is about ten queries and thousands of rows turned into objects, and every
+message needs it; so each process keeps the last one it read per database, keyed by a version
+stamp (a random number in `sequences`) that every change to company data replaces in the same
+transaction: the import, a walk-in customer or site, a renamed customer, parts taken from a
+van. A unit of work reads the stamp (one small query) and reuses the cached company when it is
+unchanged. Edit company tables only through these paths (or `callout import`).
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -20,6 +29,9 @@ from dispatch.company import (
 )
 from storage import convert as cv
 from storage import tables as t
+from storage.sequences import read, stamp
+
+VERSION = "company_version"
 
 RowT = TypeVar("RowT", bound=t.Base)
 
@@ -28,18 +40,71 @@ class CompanyNotLoaded(Exception):
     """The database has no company yet: `callout import FILE` first."""
 
 
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """One company read from the database, with the lookups requests need."""
+
+    company: Company
+    customers: dict[str, Customer]
+    by_phone: dict[str, Customer]
+    by_email: dict[str, Customer]
+    technicians: dict[str, Technician]
+
+    @classmethod
+    def of(cls, company: Company) -> Loaded:
+        by_phone: dict[str, Customer] = {}
+        by_email: dict[str, Customer] = {}
+        for c in company.customers:  # ordered by id: the first match wins, as in SQL
+            if c.phone:
+                by_phone.setdefault(c.phone, c)
+            if c.email:
+                by_email.setdefault(c.email.lower(), c)
+        return cls(
+            company=company,
+            customers={c.id: c for c in company.customers},
+            by_phone=by_phone,
+            by_email=by_email,
+            technicians={x.id: x for x in company.technicians},
+        )
+
+
+_CACHE: dict[str, tuple[int, Loaded]] = {}  # database URL -> (version stamp, company)
+
+
+async def stamp_company(session: AsyncSession) -> None:
+    """Company data changed in this transaction: every process reads it afresh after commit."""
+    await stamp(session, VERSION)
+
+
 class CompanyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._company: Company | None = None  # loaded once per unit of work
+        self._loaded: Loaded | None = None  # once per unit of work
 
     async def exists(self) -> bool:
         return await self.session.get(t.CompanyRow, 1) is not None
 
     async def load(self) -> Company:
-        if self._company is None:
-            self._company = await self._load()
-        return self._company
+        return (await self._current()).company
+
+    async def _current(self) -> Loaded:
+        if self._loaded is None:
+            # The stamp first, then the rows: a change committed in between is in the rows
+            # and has a newer stamp, so the cache can be ahead of its key, never behind.
+            version = await read(self.session, VERSION)
+            key = self.session.get_bind().engine.url.render_as_string(hide_password=False)
+            cached = _CACHE.get(key)
+            if version is not None and cached is not None and cached[0] == version:
+                self._loaded = cached[1]
+            else:
+                self._loaded = Loaded.of(await self._load())
+                if version is not None:
+                    _CACHE[key] = (version, self._loaded)
+        return self._loaded
+
+    async def _changed(self) -> None:
+        self._loaded = None
+        await stamp_company(self.session)
 
     async def _load(self) -> Company:
         s = self.session
@@ -83,52 +148,34 @@ class CompanyRepository:
         return [cv.row_to_technician(r, stock[r.id]) for r in rows]
 
     async def technician(self, tech_id: str) -> Technician | None:
-        row = await self.session.get(t.TechnicianRow, tech_id)
-        if row is None:
-            return None
-        stock = await self.session.scalars(
-            select(t.VanStockRow).where(t.VanStockRow.technician_id == tech_id)
-        )
-        return cv.row_to_technician(row, {s.sku: s.qty for s in stock})
+        return (await self._current()).technicians.get(tech_id)
 
     async def dispatchers(self) -> list[Dispatcher]:
         rows = await self.session.scalars(select(t.DispatcherRow).order_by(t.DispatcherRow.id))
         return [cv.row_to_dispatcher(r) for r in rows]
 
     async def customers(self) -> list[Customer]:
-        sites = await self._sites(None)
+        sites = await self._sites()
         rows = await self.session.scalars(select(t.CustomerRow).order_by(t.CustomerRow.id))
         return [cv.row_to_customer(r, tuple(sites[r.id])) for r in rows]
 
     async def customer(self, customer_id: str) -> Customer | None:
-        row = await self.session.get(t.CustomerRow, customer_id)
-        if row is None:
-            return None
-        sites = await self._sites(customer_id)
-        return cv.row_to_customer(row, tuple(sites[customer_id]))
+        return (await self._current()).customers.get(customer_id)
 
     async def customer_by(
         self, *, phone: str | None = None, email: str | None = None
     ) -> Customer | None:
-        query = select(t.CustomerRow.id)
+        loaded = await self._current()
         if phone is not None:
-            query = query.where(t.CustomerRow.phone == phone)
-        elif email is not None:
-            query = query.where(func.lower(t.CustomerRow.email) == email.lower())
-        else:
-            return None
-        found = (await self.session.scalars(query.order_by(t.CustomerRow.id).limit(1))).first()
-        return None if found is None else await self.customer(found)
+            return loaded.by_phone.get(phone)
+        if email is not None:
+            return loaded.by_email.get(email.lower())
+        return None
 
-    async def _sites(self, customer_id: str | None) -> dict[str, list[Site]]:
+    async def _sites(self) -> dict[str, list[Site]]:
         equipment: dict[str, list[t.EquipmentRow]] = defaultdict(list)
         site_query = select(t.SiteRow).order_by(t.SiteRow.id)
         equipment_query = select(t.EquipmentRow).order_by(t.EquipmentRow.id)
-        if customer_id is not None:
-            site_query = site_query.where(t.SiteRow.customer_id == customer_id)
-            equipment_query = equipment_query.join(t.SiteRow).where(
-                t.SiteRow.customer_id == customer_id
-            )
         for e in await self.session.scalars(equipment_query):
             equipment[e.site_id].append(e)
         result: dict[str, list[Site]] = defaultdict(list)
@@ -137,20 +184,20 @@ class CompanyRepository:
         return result
 
     async def add_customer(self, customer: Customer) -> None:
-        self._company = None
+        await self._changed()
         self.session.add(t.CustomerRow(**cv.customer_values(customer)))
         await self.session.flush()
         for site in customer.sites:
             await self.add_site(customer.id, site)
 
     async def rename_customer(self, customer_id: str, name: str) -> None:
-        self._company = None
+        await self._changed()
         row = await self.session.get(t.CustomerRow, customer_id)
         if row is not None:
             row.name = name
             await self.session.flush()
 
     async def add_site(self, customer_id: str, site: Site) -> None:
-        self._company = None
+        await self._changed()
         self.session.add(t.SiteRow(**cv.site_values(site, customer_id)))
         await self.session.flush()

@@ -17,7 +17,18 @@ def is_sqlite(url: str) -> bool:
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if is_sqlite(url):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        # One connection per process: SQLite has one writer at a time anyway, and waiting for
+        # the pooled connection is an asyncio wait, where waiting on SQLite's lock is its busy
+        # handler sleeping up to 100 ms at a time (that capped a web process at ~20 req/s).
+        # Other processes still meet the file lock and wait on busy_timeout.
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            connect_args={"timeout": 30},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=300,
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         # SQLite's own transaction handling in pysqlite defers BEGIN; emit it ourselves so
         # that a read-then-write transaction takes the write lock up front (no lost upgrades).

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.company import Company
 from storage import convert as cv
 from storage import tables as t
+from storage.company_repo import stamp_company
 
 
 @dataclass
@@ -132,6 +133,8 @@ async def import_company(session: AsyncSession, company: Company, now: datetime)
         ],
     )
     await _identities(session, company, now, report)
+    if report.changed():
+        await stamp_company(session)
     return report
 
 

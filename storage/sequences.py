@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,3 +26,20 @@ async def next_value(session: AsyncSession, name: str) -> int:
     row.value += 1
     await session.flush()
     return row.value
+
+
+async def read(session: AsyncSession, name: str) -> int | None:
+    """The current value of `name`, None when it was never set."""
+    return await session.scalar(select(SequenceRow.value).where(SequenceRow.name == name))
+
+
+async def stamp(session: AsyncSession, name: str) -> int:
+    """Set `name` to a new random value: a version stamp that a fresh database can never
+    repeat, so a cache keyed by it cannot confuse two databases behind the same URL."""
+    value = secrets.randbits(31)  # the column is a 32-bit INTEGER
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(SequenceRow).values(name=name, value=value)
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=["name"], set_={"value": value})
+    )
+    return value
