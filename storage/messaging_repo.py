@@ -98,6 +98,9 @@ class InboundRepository:
 class IdentityRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        # Rows read in this unit of work: one message asks for its sender two or three times.
+        # Every change here goes through these row objects, so the memo cannot go stale.
+        self._rows: dict[tuple[str, str], IdentityRow | None] = {}
 
     async def find(self, channel: str, address: str) -> Identity | None:
         row = await self._row(channel, address)
@@ -133,6 +136,7 @@ class IdentityRepository:
                 created_at=now,
             )
             self.session.add(row)
+            self._rows[(channel, address)] = row
         else:
             row.role, row.party_id = role, party_id
             row.username = username or row.username
@@ -152,17 +156,21 @@ class IdentityRepository:
                 created_at=now,
             )
             self.session.add(row)
+            self._rows[("sms", phone)] = row
         row.opted_out = opted_out
         await self.session.flush()
 
     async def _row(self, channel: str, address: str) -> IdentityRow | None:
-        return (
-            await self.session.scalars(
-                select(IdentityRow).where(
-                    IdentityRow.channel == channel, IdentityRow.address == address
+        key = (channel, address)
+        if key not in self._rows:
+            self._rows[key] = (
+                await self.session.scalars(
+                    select(IdentityRow).where(
+                        IdentityRow.channel == channel, IdentityRow.address == address
+                    )
                 )
-            )
-        ).first()
+            ).first()
+        return self._rows[key]
 
 
 def _identity(row: IdentityRow) -> Identity:

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.tables import SequenceRow
 
 FIRST = {"work_order": 1001}
+NATIVE = {"work_order": "work_order_numbers"}  # PostgreSQL sequences (migration 0007)
 
 
 async def next_value(session: AsyncSession, name: str) -> int:
-    """The next number of `name`; the row lock (PostgreSQL) or write lock (SQLite) serializes it."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    """The next number of `name`; the row lock (PostgreSQL) or write lock (SQLite) serializes it.
+
+    Work order numbers on PostgreSQL come from a native sequence instead: no lock held until
+    commit, so concurrent requests don't queue behind each other (a rollback leaves a gap)."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres and name in NATIVE:
+        return int(await session.scalar(select(func.nextval(NATIVE[name]))) or 0)
+    insert = postgresql.insert if postgres else sqlite.insert
     start = FIRST.get(name, 1) - 1
     await session.execute(
         insert(SequenceRow).values(name=name, value=start).on_conflict_do_nothing()

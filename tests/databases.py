@@ -82,6 +82,7 @@ async def truncate_postgres(engine: AsyncEngine) -> None:
     names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        await conn.execute(text("ALTER SEQUENCE work_order_numbers RESTART WITH 1001"))
 
 
 async def sqlite_template(folder: Path) -> Path:

@@ -1,0 +1,86 @@
+"""Migration 0007: work order numbers go on from where the counter row left them, on both
+databases, and concurrent transactions on PostgreSQL get distinct numbers without waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from storage.db import make_engine, session_factory
+from storage.migrate import upgrade
+from storage.sequences import next_value
+from tests.databases import IN_CI, POSTGRES_URL, _admin, postgres_problem
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database (no schema) of each kind, dropped after."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/numbers.db"
+        return
+    problem = await asyncio.to_thread(postgres_problem)
+    if problem is not None:
+        if IN_CI:
+            pytest.fail(f"CI=true needs PostgreSQL: {problem}")
+        pytest.skip(problem)
+    name = f"callout_numbers_{os.getpid()}"
+    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await _admin(f'CREATE DATABASE "{name}"')
+    yield f"{POSTGRES_URL.rpartition('/')[0]}/{name}"
+    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_numbers_go_on_from_the_counter_after_the_upgrade(empty_url: str) -> None:
+    engine = make_engine(empty_url)
+    try:
+        await upgrade(engine, "0006")
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("INSERT INTO sequences (name, value) VALUES ('work_order', 1499)")
+            )
+        await upgrade(engine)
+        sessions = session_factory(engine)
+        async with sessions() as s:
+            first = await next_value(s, "work_order")
+            second = await next_value(s, "work_order")
+            await s.commit()
+        assert (first, second) == (1500, 1501)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_fresh_database_starts_at_1001(empty_url: str) -> None:
+    engine = make_engine(empty_url)
+    try:
+        await upgrade(engine)
+        async with session_factory(engine)() as s:
+            assert await next_value(s, "work_order") == 1001
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_open_transactions_do_not_wait_for_each_other_on_postgresql(
+    empty_url: str,
+) -> None:
+    if not empty_url.startswith("postgresql"):
+        pytest.skip("the native sequence is PostgreSQL's; SQLite has one writer at a time")
+    engine = make_engine(empty_url)
+    try:
+        await upgrade(engine)
+        sessions = session_factory(engine)
+        async with sessions() as a, sessions() as b:
+            # a holds its number in an open transaction; b still gets one at once
+            # (with a counter row b would block on a's row lock until a commits).
+            first = await next_value(a, "work_order")
+            second = await asyncio.wait_for(next_value(b, "work_order"), 30)
+            await b.commit()
+            await a.rollback()
+        assert {first, second} == {1001, 1002}
+    finally:
+        await engine.dispose()
