@@ -13,6 +13,8 @@ from pathlib import Path
 import aiohttp
 
 CALLOUT = str(Path(sys.executable).with_name("callout"))
+# The processes run the code these tests were loaded from, whatever the install points at.
+ROOT = str(Path(__file__).resolve().parent.parent)
 
 
 def free_port() -> int:
@@ -35,7 +37,7 @@ class Deployment:
         proc = await asyncio.create_subprocess_exec(
             CALLOUT,
             *args,
-            env=self.env,
+            env={**self.env, "PYTHONPATH": ROOT},
             cwd=self.folder,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -45,7 +47,7 @@ class Deployment:
         return out.decode()
 
     async def start(self, name: str, *args: str) -> None:
-        env = dict(self.env)
+        env = {**self.env, "PYTHONPATH": ROOT}
         if args[:1] == ("serve",):
             self.ports[name] = free_port()
             env["PORT"] = str(self.ports[name])

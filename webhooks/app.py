@@ -21,7 +21,8 @@ from storage.uow import SqlUnitOfWork
 from storage.zip_geocode import zip_centroid
 from webhooks.config import Settings
 from webhooks.errors import error_middleware
-from webhooks.metrics import Metrics
+from webhooks.logs import add_request_id, request_context
+from webhooks.metrics import Metrics, counting
 from webhooks.routing import HttpTravelMatrix
 
 MAX_BODY = 1024 * 1024  # §11: bodies over 1 MiB get 413
@@ -79,9 +80,14 @@ def init_app(
 ) -> web.Application:
     from webhooks import api, billing, board, channels, health, sim
 
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware])
+    metrics = Metrics()
+    app = web.Application(
+        client_max_size=MAX_BODY,
+        middlewares=[request_context, counting(metrics), error_middleware],
+    )
+    app.on_response_prepare.append(add_request_id)
     app[SERVICES] = Services(
-        settings=settings, clock=clock or make_clock(settings), metrics=Metrics()
+        settings=settings, clock=clock or make_clock(settings), metrics=metrics
     )
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_channels)

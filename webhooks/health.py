@@ -6,7 +6,6 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from webhooks.app import SERVICES, database_ok
-from webhooks.outbox import outbox_stats
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -19,11 +18,9 @@ async def healthz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     if services.sessions is not None:
-        # Computed at scrape time, so a web process without the worker reports them too.
+        # Read at scrape time, so a web process without the worker reports them too.
         async with services.sessions() as session:
-            stats = await outbox_stats(session, services.clock)
-        services.metrics.outbox_depth.set(stats.depth)
-        services.metrics.outbox_age.set(stats.oldest_age_seconds)
+            await services.metrics.refresh(session, services.clock.now())
     body = services.metrics.render()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
