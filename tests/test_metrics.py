@@ -87,6 +87,12 @@ async def test_metrics_follow_the_traffic(product: Product) -> None:
         "/webhooks/twilio/sms", data=b"x" * (1024 * 1024 + 1), headers={"X-Twilio-Signature": "s"}
     )
     assert big.status == 413
+    status = await p.client.post(
+        "/webhooks/twilio/status",
+        data={"MessageSid": "SM" + "0" * 32, "MessageStatus": "delivered"},
+        headers={"X-Twilio-Signature": "forged"},
+    )
+    assert status.status == 403
 
     m = await scrape(p)
     assert value(m, "callout_webhooks_total", channel="sms", result="ok") == 5
@@ -94,7 +100,8 @@ async def test_metrics_follow_the_traffic(product: Product) -> None:
     assert value(m, "callout_webhooks_total", channel="sms", result="forbidden") == 1
     assert value(m, "callout_webhooks_total", channel="sms", result="too_large") == 1
     assert value(m, "callout_webhooks_total", channel="telegram", result="forbidden") == 1
-    assert value(m, "callout_http_errors_total", status="403") == 2
+    assert value(m, "callout_webhooks_total", channel="sms_status", result="forbidden") == 1
+    assert value(m, "callout_http_errors_total", status="403") == 3
     assert value(m, "callout_http_errors_total", status="413") == 1
 
     assert value(m, "callout_offers_total", outcome="accepted") == 1

@@ -98,25 +98,28 @@ async def telegram_webhook(request: web.Request) -> web.Response:
 # --- Twilio --------------------------------------------------------------------------------
 
 
-async def _twilio_form(request: web.Request, services: Services) -> dict[str, str] | web.Response:
+async def _twilio_form(
+    request: web.Request, services: Services, channel: str
+) -> dict[str, str] | web.Response:
+    """The signed form of a Twilio webhook; refusals counted under `channel`."""
     token = services.settings.twilio_auth_token
     signature = request.headers.get("X-Twilio-Signature", "")
     if token is None or not signature:
-        return forbidden(services, "sms")
+        return forbidden(services, channel)
     try:
         posted = await request.post()
     except (ValueError, UnicodeDecodeError):
-        return bad(services, "sms", "malformed form")
+        return bad(services, channel, "malformed form")
     form = {k: v for k, v in posted.items() if isinstance(v, str)}
     url = services.settings.public_base_url + request.path_qs
     if not RequestValidator(token).validate(url, form, signature):
-        return forbidden(services, "sms")
+        return forbidden(services, channel)
     return form
 
 
 async def twilio_sms(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    form = await _twilio_form(request, services)
+    form = await _twilio_form(request, services, "sms")
     if isinstance(form, web.Response):
         return form
     try:
@@ -137,12 +140,12 @@ async def twilio_sms(request: web.Request) -> web.Response:
 
 async def twilio_status(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    form = await _twilio_form(request, services)
+    form = await _twilio_form(request, services, "sms_status")
     if isinstance(form, web.Response):
         return form
     sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
     if not sid or not status:
-        return bad(services, "sms", "MessageSid and MessageStatus are required")
+        return bad(services, "sms_status", "MessageSid and MessageStatus are required")
     async with services.uow() as uow:
         await record_status_callback(
             uow.session, sid, status, form.get("ErrorCode"), now=services.clock.now()
@@ -164,6 +167,7 @@ async def sim_send(request: web.Request) -> web.Response:
             raise ValueError("not an object")
         msg = from_simulator(data, "sim-" + secrets.token_hex(8), services.clock.now())
     except (ValueError, BadPayload, UnicodeDecodeError) as why:
+        services.metrics.webhooks.labels(channel="sim", result="bad_request").inc()
         raise ApiError(400, "bad_request", f"expected {{from, text}}: {why}") from None
     result = await receive(
         services.bot_uows, services.bot_deps(), msg, raw.decode(), inline_replies=False
