@@ -6,7 +6,7 @@ the bot turns into messages in the same transaction. The caller commits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,6 +39,7 @@ from dispatch.workorder import Status, WorkOrder
 
 DEFAULT_TIMEOUT_MINUTES = 30
 MAX_RETRIES = 5  # re-choices when a concurrent booking took the chosen slot
+LATE_YES = timedelta(minutes=1)  # the offer that stands for a yes after expiry, closed at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +55,10 @@ async def day_view(uow: UnitOfWork, clock: Clock, day: date) -> tuple[DayView, d
     start = view.midnight
     end = start + timedelta(days=1)
     bookings = await uow.assignments.bookings(start, end)
-    routes = view.routes(
-        bookings,
-        unavailable=await uow.assignments.unavailable(),
-        done_today=await uow.assignments.done_today(start, end),
-    )
+    done = await uow.assignments.done_today(start, end)
+    routes = view.routes(bookings, unavailable=await uow.assignments.unavailable(), done_today=done)
+    if 0 <= view.now_minutes <= DAY_MINUTES:
+        routes = await _where_they_are(uow, view, routes, done)
     url = company.assignment.routing_url
     if url:
         points = [p for r in routes.values() for p in (r.worker.start, r.worker.end)]
@@ -67,6 +67,23 @@ async def day_view(uow: UnitOfWork, clock: Clock, day: date) -> tuple[DayView, d
         if matrix:
             view.travel = MatrixTravel(matrix, view.travel)
     return view, routes
+
+
+async def _where_they_are(
+    uow: UnitOfWork, view: DayView, routes: dict[str, Route], done: dict[str, int]
+) -> dict[str, Route]:
+    """Mid-day a technician sets off from the last site worked at today (the one on site
+    now, or the one finished last), not from home: the day's plan starts there."""
+    out = dict(routes)
+    for tech_id, route in routes.items():
+        if not done.get(tech_id) and not route.fixed:
+            continue
+        site = view.sites.get(await uow.assignments.last_site_today(tech_id, 0) or "")
+        if site is None or site.location is None:
+            continue
+        worker = replace(route.worker, start=point(site.location))
+        out[tech_id] = Route(worker, route.jobs, route.fixed)
+    return out
 
 
 def _now_on(view: DayView) -> float | None:
@@ -111,7 +128,7 @@ async def assign(uow: UnitOfWork, clock: Clock, seq: int, *, actor: str = "engin
             )
         engine = policies.current_name() == "engine"
         if engine and job.priority == 1 and needs_bump(job, expl):
-            bumped = await _bump(uow, clock, view, routes, wo, actor)
+            bumped = await _bump(uow, clock, view, routes, wo, actor, declined)
             if bumped is not None:
                 return bumped
         decision = decide(job, expl, policy)
@@ -170,6 +187,10 @@ async def accept(uow: UnitOfWork, clock: Clock, seq: int, tech_id: str, *, chann
     wo = await uow.work_orders.get(seq, lock=True)
     offer = await uow.assignments.live_offer(seq)
     number = f"WO-{seq}"
+    if wo is not None and offer is None and await _late_yes(uow, wo, tech_id):
+        # Their offer expired and nobody took the job since: the first yes still counts.
+        offer = await uow.assignments.create_offer(seq, tech_id, now, now + LATE_YES, now)
+        wo.transition(Status.OFFERED, now, why=f"{tech_id} answered the expired offer")
     if wo is None or offer is None or offer.technician_id != tech_id:
         return Outcome(False, f"{number} is not offered to you (any more).")
     if offer.expires_at <= now:
@@ -217,6 +238,15 @@ async def accept(uow: UnitOfWork, clock: Clock, seq: int, tech_id: str, *, chann
     return Outcome(
         True, f"{number} is yours.", (JobAssigned(seq, tech_id, planned[0] if planned else None),)
     )
+
+
+async def _late_yes(uow: UnitOfWork, wo: WorkOrder, tech_id: str) -> bool:
+    """A yes after the offer expired still takes the job when nobody holds it: it went back
+    to the queue (every candidate silent or declined) rather than to someone else."""
+    if wo.status is not Status.READY:
+        return False
+    mine = [o for o in await uow.assignments.offers_of(wo.seq) if o.technician_id == tech_id]
+    return bool(mine) and max(mine, key=lambda o: o.id).status == "expired"
 
 
 async def decline(
@@ -289,6 +319,7 @@ async def _bump(
     routes: dict[str, Route],
     wo: WorkOrder,
     actor: str,
+    declined: frozenset[str],
 ) -> list[Event] | None:
     """§5 emergency bump: the P1 takes the place of lower-priority work where that costs
     least; the displaced jobs are re-planned and their customers told the new window."""
@@ -303,6 +334,7 @@ async def _bump(
         view.depot,
         company.assignment.weights,
         now=_now_on(view),
+        declined=declined,
     )
     if plan is None:
         return None

@@ -125,3 +125,18 @@ def test_prefers_one_cheap_job_over_a_costlier_set() -> None:
     assert bump.worker_id == "W2"
     assert [j.id for j in bump.displaced] == ["B"]
     assert [j.id for j in bump.route.jobs if j is not None] == ["E1", "C"]
+
+
+def test_a_worker_who_let_the_emergency_go_is_not_bumped_for_it_again() -> None:
+    routes = [
+        Route(worker("W1"), (blocking("A", 3),)),
+        Route(worker("W2"), (blocking("B", 4),)),
+    ]
+    again = plan_bump(
+        EMERGENCY, routes, euclidean, None, dict(DEFAULT_WEIGHTS), declined=frozenset({"W2"})
+    )
+    assert again is not None
+    assert again.worker_id == "W1"  # the costlier bump: W2 already let the offer go
+    assert [j.id for j in again.displaced] == ["A"]
+    every = frozenset({"W1", "W2"})
+    assert plan_bump(EMERGENCY, routes, euclidean, None, {}, declined=every) is None

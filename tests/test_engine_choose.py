@@ -268,3 +268,11 @@ def test_placing_a_job_after_now_keeps_the_job_itself_in_the_route() -> None:
     found = place(j, Route(worker("W1", NEAR)), euclidean, None, now=100)
     assert isinstance(found, Insertion)
     assert found.route.jobs[found.position] is j
+
+
+def test_a_sooner_arrival_is_worth_a_longer_drive_for_an_emergency_only() -> None:
+    busy = job(id="B1", window=Window(0, 10), duration=300)  # W2 is here, busy until 300
+    routes = [Route(worker("W1", FAR)), Route(worker("W2"), (busy,))]
+    weights = {**NO_WEIGHTS, "drive_time": 1.0, "earliest": 0.5}
+    assert chosen(job(priority=1), routes, weights) == "W1"  # there at 40, not at 300
+    assert chosen(job(priority=3), routes, weights) == "W2"  # no 80-minute drive for it

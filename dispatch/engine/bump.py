@@ -105,12 +105,17 @@ def _best_option(
     travel: TravelTime,
     depot: Depot | None,
     now: Time | None,
+    declined: frozenset[str],
 ) -> _Option | None:
     in_time = _deadline(job)
     best: _Option | None = None
     for route in sorted(routes, key=lambda r: r.worker.id):
         worker = route.worker
-        if not _qualified(route, job) or alone_exclusion(worker, in_time, travel, now):
+        if (
+            worker.id in declined
+            or not _qualified(route, job)
+            or alone_exclusion(worker, in_time, travel, now)
+        ):
             continue  # even an empty day would not get them there in time
         for displaced_cost, picked in _removals(route, job):
             if best is not None and displaced_cost >= best.cost:
@@ -134,12 +139,15 @@ def plan_bump(
     weights: Mapping[str, float],
     *,
     now: Time | None = None,
+    declined: frozenset[str] = frozenset(),
 ) -> BumpPlan | None:
     """The cheapest bump that gets the emergency there by its SLA, or None if none does.
+    Workers in `declined` (who declined the emergency or let its offer expire) are not
+    asked again: bumping their day for it would only displace work for another silence.
 
     Call it when `needs_bump` says so: it always displaces at least one job."""
     planned = effective_job(job, now)
-    option = _best_option(planned, routes, travel, depot, now)
+    option = _best_option(planned, routes, travel, depot, now, declined)
     if option is None:
         return None
     by_worker = {r.worker.id: r for r in routes}

@@ -37,6 +37,9 @@ VIP_FACTOR = 1.0  # VIP: every minute of delay counts once more
 CONTRACT_FACTOR = 0.5
 PM_WEEK_FACTOR = 0.5  # per week overdue, delay of a PM visit counts this much more ...
 PM_MAX_FACTOR = 2.0  # ... up to this
+# How much a minute sooner is worth by priority: all of it for an emergency, less and less
+# for work whose customer expects a window, not a rush (the SLA slack still guards the SLA).
+EARLIEST_BY_PRIORITY: Mapping[int, float] = {1: 1.0, 2: 0.5, 3: 0.25, 4: 0.25}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +114,7 @@ def dynamic_factors(
     return {
         DRIVE_TIME: weight(weights, DRIVE_TIME) * added_travel,
         SLA_SLACK: weight(weights, SLA_SLACK) * sla_penalty(job, arrival),
-        EARLIEST: weight(weights, EARLIEST) * delay,
+        EARLIEST: weight(weights, EARLIEST) * EARLIEST_BY_PRIORITY.get(job.priority, 0.25) * delay,
         VIP_CONTRACT: weight(weights, VIP_CONTRACT) * vip * delay,
         PM_OVERDUE: weight(weights, PM_OVERDUE) * pm * delay,
     }

@@ -1,0 +1,46 @@
+"""Offers the engine made and their answers: a yes that comes after the offer expired."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.timers import sweep
+from tests.channel_app import Product
+from tests.test_assignment_flow import KNOWN, REQUEST, offers, phone_of, reply, wo_row
+from webhooks.app import SERVICES
+
+
+async def _expire_all(p: Product) -> None:
+    p.clock.advance(timedelta(minutes=11))  # P2 ("today") offers last 10 minutes
+    app = p.client.app
+    assert app is not None
+    services = app[SERVICES]
+    await sweep(services.bot_uows, services.bot_deps())
+
+
+async def test_a_late_yes_takes_the_job_nobody_else_holds(product: Product) -> None:
+    p = product
+    await p.sms(KNOWN, REQUEST)  # a walk-in cooler at S018: one technician can go
+    [first] = await offers(p)
+    await _expire_all(p)
+    [expired] = await offers(p)
+    assert expired.status == "expired"
+    waiting = await wo_row(p)
+    assert (waiting.status, waiting.flag_reason) == ("ready", "all_offers_declined")
+    _, late = await p.sms(phone_of(first.technician_id), "A 1001")
+    assert reply(late) == "WO-1001 is yours.\nReply ON MY WAY."
+    wo = await wo_row(p)
+    assert (wo.status, wo.technician_id, wo.flag_reason) == ("assigned", first.technician_id, None)
+    assert wo.planned_start is not None
+    assert [o.status for o in await offers(p)] == ["expired", "accepted"]
+
+
+async def test_a_yes_after_declining_does_not_take_the_job(product: Product) -> None:
+    p = product
+    await p.sms(KNOWN, REQUEST)
+    [first] = await offers(p)
+    await p.sms(phone_of(first.technician_id), "D 1001 stuck on a job")
+    _, late = await p.sms(phone_of(first.technician_id), "A 1001")
+    assert reply(late) == "WO-1001 is not offered to you (any more)."
+    assert (await wo_row(p)).status == "ready"
+    assert [o.status for o in await offers(p)] == ["declined"]
