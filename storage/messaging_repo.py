@@ -72,14 +72,11 @@ class InboundRepository:
     async def mark_processed(
         self, channel: str, external_id: str, now: datetime, error: str | None = None
     ) -> None:
-        row = (
-            await self.session.scalars(
-                select(InboundRow).where(
-                    InboundRow.channel == channel, InboundRow.external_id == external_id
-                )
-            )
-        ).one()
-        row.processed_at, row.error = now, error
+        await self.session.execute(
+            update(InboundRow)
+            .where(InboundRow.channel == channel, InboundRow.external_id == external_id)
+            .values(processed_at=now, error=error)
+        )
 
     async def count_since(self, channel: str, sender: str, since: datetime) -> int:
         return (

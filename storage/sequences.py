@@ -23,16 +23,16 @@ async def next_value(session: AsyncSession, name: str) -> int:
     if postgres and name in NATIVE:
         return int(await session.scalar(select(func.nextval(NATIVE[name]))) or 0)
     insert = postgresql.insert if postgres else sqlite.insert
-    start = FIRST.get(name, 1) - 1
-    await session.execute(
-        insert(SequenceRow).values(name=name, value=start).on_conflict_do_nothing()
+    first = FIRST.get(name, 1)
+    statement = insert(SequenceRow).values(name=name, value=first)
+    # One statement: create the counter at its first value, or count on under its row lock.
+    value = await session.scalar(
+        statement.on_conflict_do_update(
+            index_elements=["name"], set_={"value": SequenceRow.value + 1}
+        ).returning(SequenceRow.value)
     )
-    row = (
-        await session.scalars(select(SequenceRow).where(SequenceRow.name == name).with_for_update())
-    ).one()
-    row.value += 1
-    await session.flush()
-    return row.value
+    assert value is not None
+    return int(value)
 
 
 async def read(session: AsyncSession, name: str) -> int | None:
