@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck bench e2e-pg clean
+.PHONY: install run test lint typecheck bench e2e-pg tour-images clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -25,12 +25,17 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(VENV)/bin/pytest
 
+# The deployment tests on PostgreSQL, the kill test 10 times in a row (`make test` runs it once).
 e2e-pg: $(STAMP)
-	$(VENV)/bin/pytest -m e2e -p no:cacheprovider
+	CALLOUT_FAULT_ROUNDS=$${CALLOUT_FAULT_ROUNDS:-10} $(VENV)/bin/pytest -m e2e -p no:cacheprovider
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[dev,bench]'
 	$(VENV)/bin/python -m tests.bench
+
+tour-images: $(STAMP)
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	$(PY) -m tests.tour_images
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from time import monotonic
 from typing import Protocol
 
+MAX_SPEED = 10_000.0  # a working day in about four seconds
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
@@ -19,13 +21,32 @@ class SystemClock:
 
 @dataclass
 class StartedClock:
-    """Starts at `start` and runs in real time from there (demos, trials)."""
+    """Starts at `start` and runs from there, in real time or `speed` times faster (a demo
+    day replayed in minutes). The speed may change while it runs; time never goes back."""
 
     start: datetime
     _origin: float = field(default_factory=monotonic)
+    speed: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check_speed(self.speed)
 
     def now(self) -> datetime:
-        return self.start + timedelta(seconds=monotonic() - self._origin)
+        return self._at(monotonic())
+
+    def set_speed(self, speed: float) -> None:
+        """From now on run `speed` times faster than real time (1 is real time)."""
+        _check_speed(speed)
+        tick = monotonic()
+        self.start, self._origin, self.speed = self._at(tick), tick, speed
+
+    def _at(self, tick: float) -> datetime:
+        return self.start + timedelta(seconds=(tick - self._origin) * self.speed)
+
+
+def _check_speed(speed: float) -> None:
+    if not 0 < speed <= MAX_SPEED:
+        raise ValueError(f"clock speed must be above 0 and at most {MAX_SPEED:g}, got {speed!r}")
 
 
 @dataclass

@@ -133,3 +133,38 @@ async def test_demo_starts_on_an_empty_folder_and_prints_its_urls(tmp_path: Path
         ):
             assert (await response.json())["name"] == "Lone Star Restaurant Group"
     assert (tmp_path / "callout.db").exists()
+
+
+async def test_demo_speed_goes_with_replay_and_must_be_a_sane_number(tmp_path: Path) -> None:
+    code, _, err = await run(tmp_path, "demo", "--speed", "60")
+    assert (code, err.strip()) == (2, "callout demo: --speed goes with --replay")
+    code, _, err = await run(tmp_path, "demo", "--replay", "--speed", "0")
+    assert code == 2
+    assert err.strip().startswith("callout demo: --speed: expected a number above 0")
+    assert not (tmp_path / "callout.db").exists()
+
+
+async def test_a_bad_clock_speed_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    code, _, err = await run(tmp_path, "serve", CALLOUT_CLOCK_SPEED="fast")
+    assert code == 2
+    assert err.strip().startswith("callout: CALLOUT_CLOCK_SPEED: expected a number above 0")
+
+
+async def test_demo_replay_plays_the_day_on_the_running_server(tmp_path: Path) -> None:
+    async with server(tmp_path, "demo", "--replay", "--speed", "600") as (base, lines):
+        text = "\n".join(lines)
+        assert "the demo day plays at 600x" in text
+        token = re.search(r"Bearer (co_\S+)\)", text)
+        assert token is not None
+        auth = {"Authorization": f"Bearer {token[1]}"}
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/sim/replay") as response:
+                assert (await response.json())["state"] == "running"
+            for _ in range(600):  # until the day's first requests are work orders
+                async with http.get(f"{base}/api/v1/work-orders?limit=100", headers=auth) as r:
+                    items = (await r.json())["items"]
+                if any(i["source_channel"] == "sim" for i in items):
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("no replayed request became a work order")

@@ -55,6 +55,14 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the bundled demo company on 127.0.0.1:8080")
     demo.add_argument("--port", type=int)
+    demo.add_argument(
+        "--replay", action="store_true", help="play the bundled demo day in a fresh database"
+    )
+    demo.add_argument(
+        "--speed",
+        type=float,
+        help="the replay's clock speed: 180 (the default) plays 3 minutes a second",
+    )
     demo.set_defaults(run=_demo)
 
     serve = sub.add_parser("serve", help="the server (webhooks, API, board) and the worker")
@@ -225,8 +233,13 @@ def _token_create(ns: argparse.Namespace, settings: Settings) -> int:
 
 def _demo(ns: argparse.Namespace, settings: Settings) -> int:
     from webhooks.demo import run_demo
+    from webhooks.replay import DEFAULT_SPEED
 
-    return run_demo(_with_port(settings, None, ns.port))
+    if ns.speed is not None and not ns.replay:
+        print("callout demo: --speed goes with --replay", file=sys.stderr)
+        return 2
+    speed = (DEFAULT_SPEED if ns.speed is None else ns.speed) if ns.replay else None
+    return run_demo(_with_port(settings, None, ns.port), replay_speed=speed)
 
 
 def _bench(args: list[str]) -> int:

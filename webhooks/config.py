@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from dispatch.clock import MAX_SPEED
 from storage.db import DEFAULT_URL
 
 Getter = Callable[[str], str | None]
@@ -36,6 +37,7 @@ class Settings:
     port: int = 8080
     log_level: str = "INFO"
     now: datetime | None = None  # CALLOUT_NOW: the clock starts here and runs in real time
+    clock_speed: float = 1.0  # CALLOUT_CLOCK_SPEED: how many times faster than real time
 
     @property
     def telegram_enabled(self) -> bool:
@@ -97,9 +99,24 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
                 f" got {now!r}"
             )
         values["now"] = parsed
+    if (speed := get("CALLOUT_CLOCK_SPEED")) is not None:
+        values["clock_speed"] = _clock_speed(speed)
     _telegram(get, values)
     _twilio(get, values)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def _clock_speed(value: str) -> float:
+    try:
+        speed = float(value)
+    except ValueError:
+        speed = 0.0
+    if not 0 < speed <= MAX_SPEED:
+        raise ConfigError(
+            f"CALLOUT_CLOCK_SPEED: expected a number above 0 and at most {MAX_SPEED:g}"
+            f" (60 runs a minute a second), got {value!r}"
+        )
+    return speed
 
 
 def _telegram(get: Getter, values: dict[str, object]) -> None:

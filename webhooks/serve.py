@@ -4,22 +4,45 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from aiohttp import web
 
+from dispatch.clock import Clock, StartedClock, SystemClock
 from storage.migrate import SchemaOutOfDate
 from webhooks.app import init_app
 from webhooks.config import Settings
 
 log = logging.getLogger("callout.serve")
+AfterStart = Callable[[web.Application], Awaitable[None]]
 
 
-def run_server(settings: Settings, *, banner: list[str] | None = None, worker: bool = True) -> int:
-    app = init_app(settings, worker=worker)
+class StartFailed(Exception):
+    """Something to do once the server listens could not be done: one line, exit 2."""
+
+
+def server_clock(settings: Settings) -> Clock:
+    """`CALLOUT_NOW` starts the clock at an instant, `CALLOUT_CLOCK_SPEED` makes it run faster
+    (from the real now when no instant is given); neither: the system clock."""
+    if settings.now is None and settings.clock_speed == 1:
+        return SystemClock()
+    return StartedClock(settings.now or datetime.now(UTC), speed=settings.clock_speed)
+
+
+def run_server(
+    settings: Settings,
+    *,
+    banner: list[str] | None = None,
+    worker: bool = True,
+    after_start: AfterStart | None = None,
+) -> int:
+    app = init_app(settings, clock=server_clock(settings), worker=worker)
     try:
-        asyncio.run(_serve(app, settings, banner or []))
-    except SchemaOutOfDate as err:
+        asyncio.run(_serve(app, settings, banner or [], after_start))
+    except (SchemaOutOfDate, StartFailed) as err:
         print(f"callout: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -27,7 +50,9 @@ def run_server(settings: Settings, *, banner: list[str] | None = None, worker: b
     return 0
 
 
-async def _serve(app: web.Application, settings: Settings, banner: list[str]) -> None:
+async def _serve(
+    app: web.Application, settings: Settings, banner: list[str], after_start: AfterStart | None
+) -> None:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
@@ -36,6 +61,10 @@ async def _serve(app: web.Application, settings: Settings, banner: list[str]) ->
         for line in banner:
             print(line, flush=True)
         log.info("serving", extra={"host": settings.host, "port": settings.port})
-        await asyncio.Event().wait()
+        if after_start is not None:
+            await after_start(app)
+        stop = asyncio.Event()  # SIGTERM (a platform stopping us) ends as cleanly as Ctrl+C
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await stop.wait()
     finally:
         await runner.cleanup()

@@ -20,12 +20,14 @@ from bot.inbound import receive
 from bot.messages import Inbound
 from bot.notify import publish
 from bot.timers import sweep
+from dispatch.clock import Clock
 from dispatch.company import Company
 from dispatch.engine.model import Point
 from dispatch.events import Event
 from dispatch.manual import approve
 from dispatch.replan import report_late, report_sick
 from dispatch.workorder import Status
+from storage.outbox_repo import WAITING
 from storage.tables import OutboxRow, SiteRow, WorkOrderRow
 from webhooks.simulate.product import Product
 from webhooks.simulate.scenario import Request, Scenario, TechEvent
@@ -98,16 +100,25 @@ class Simulation:
         heapq.heappush(self.heap, (when, self.counter, label, action))
 
     @property
-    def now(self) -> datetime:
-        return self.product.clock.now()
+    def clock(self) -> Clock:
+        """The product's clock (a live replay reads the server's)."""
+        return self.product.clock
 
-    async def run(self, start: datetime, end: datetime) -> None:
+    @property
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def schedule_day(self) -> None:
+        """Put the day's requests and events on the agenda."""
         for i, r in enumerate(self.scenario.requests):
             self.at(local(self.scenario, self.company, r.at), f"request {i}", self._request(i, r))
         for e in self.scenario.events:
             self.at(
                 local(self.scenario, self.company, e.at), f"{e.kind} {e.technician}", self._event(e)
             )
+
+    async def run(self, start: datetime, end: datetime) -> None:
+        self.schedule_day()
         self.product.clock.current = start
         while True:
             when = await self._next_time()
@@ -157,6 +168,10 @@ class Simulation:
     async def _flush(self) -> None:
         """Deliver what is due and let people react to what reached them."""
         await self.product.deliver()
+        await self.react_to_delivered()
+
+    async def react_to_delivered(self) -> None:
+        """Let people react to the messages delivered since the last look."""
         async with self.product.sessions() as s:
             rows = list(
                 await s.scalars(
@@ -166,10 +181,11 @@ class Simulation:
                 )
             )
         for row in rows:
-            if row.status not in ("sent", "delivered"):
+            if row.status in WAITING:
                 break
             self.outbox_cursor = row.id
-            self._react(row.recipient, row.kind, row.payload or {}, row.work_order_id)
+            if row.status in ("sent", "delivered"):  # not failed or suppressed: nobody saw it
+                self._react(row.recipient, row.kind, row.payload or {}, row.work_order_id)
 
     def _react(self, phone: str, kind: str, payload: dict[str, Any], wo_id: int | None) -> None:
         choices = [c for c in payload.get("choices", []) if isinstance(c, dict)]
@@ -371,7 +387,7 @@ class Simulation:
                 if wo.status not in (Status.READY, Status.NEW):
                     return
                 outcome = await approve(
-                    uow, self.product.clock, wo.seq, actor="dispatcher:sim", channel="sim"
+                    uow, self.clock, wo.seq, actor="dispatcher:sim", channel="sim"
                 )
                 await publish(uow, self.product.deps, outcome.events)
                 await uow.commit()
@@ -381,7 +397,7 @@ class Simulation:
     def _event(self, e: TechEvent) -> Action:
         async def act() -> None:
             tech = self.techs[e.technician]
-            clock = self.product.clock
+            clock = self.clock
             async with self.product.uow() as uow:
                 events: list[Event]
                 if e.kind == "sick":
