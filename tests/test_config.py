@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from dispatch.clock import StartedClock, SystemClock
+from webhooks.app import make_clock
 from webhooks.config import ConfigError, settings_from_env
 
 GOOD_TWILIO = {
@@ -49,6 +51,17 @@ def test_values_are_read() -> None:
     assert settings.now == datetime(2026, 11, 30, 13, 0, tzinfo=UTC)
     assert settings.twilio_enabled
     assert settings.telegram_enabled
+
+
+def test_web_and_worker_build_the_same_clock_from_the_settings() -> None:
+    """`callout worker` and `callout serve` both call make_clock: a sped-up trial clock runs
+    at the same speed in both processes."""
+    fast = make_clock(
+        settings_from_env({"CALLOUT_NOW": "2026-11-30T07:00:00-06:00", "CALLOUT_CLOCK_SPEED": "60"})
+    )
+    assert isinstance(fast, StartedClock) and fast.speed == 60
+    assert fast.start == datetime(2026, 11, 30, 13, 0, tzinfo=UTC)
+    assert isinstance(make_clock(settings_from_env({})), SystemClock)
 
 
 @pytest.mark.parametrize(

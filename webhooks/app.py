@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from aiohttp import web
 from sqlalchemy import text
@@ -72,7 +73,12 @@ ROUTING = HttpTravelMatrix()  # asked only when the company file sets assignment
 
 
 def make_clock(settings: Settings) -> Clock:
-    return StartedClock(settings.now) if settings.now is not None else SystemClock()
+    """`CALLOUT_NOW` starts the clock at an instant, `CALLOUT_CLOCK_SPEED` makes it run faster
+    (from the real now when no instant is given); neither: the system clock. The web and the
+    worker processes build theirs here, so they agree."""
+    if settings.now is None and settings.clock_speed == 1:
+        return SystemClock()
+    return StartedClock(settings.now or datetime.now(UTC), speed=settings.clock_speed)
 
 
 def init_app(

@@ -7,11 +7,9 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
 from aiohttp import web
 
-from dispatch.clock import Clock, StartedClock, SystemClock
 from storage.migrate import SchemaOutOfDate
 from webhooks.app import init_app
 from webhooks.config import Settings
@@ -24,14 +22,6 @@ class StartFailed(Exception):
     """Something to do once the server listens could not be done: one line, exit 2."""
 
 
-def server_clock(settings: Settings) -> Clock:
-    """`CALLOUT_NOW` starts the clock at an instant, `CALLOUT_CLOCK_SPEED` makes it run faster
-    (from the real now when no instant is given); neither: the system clock."""
-    if settings.now is None and settings.clock_speed == 1:
-        return SystemClock()
-    return StartedClock(settings.now or datetime.now(UTC), speed=settings.clock_speed)
-
-
 def run_server(
     settings: Settings,
     *,
@@ -39,7 +29,7 @@ def run_server(
     worker: bool = True,
     after_start: AfterStart | None = None,
 ) -> int:
-    app = init_app(settings, clock=server_clock(settings), worker=worker)
+    app = init_app(settings, worker=worker)
     try:
         asyncio.run(_serve(app, settings, banner or [], after_start))
     except (SchemaOutOfDate, StartFailed) as err:
