@@ -154,9 +154,22 @@ def bare_request(port: int) -> Request:
     return send
 
 
+WARMUP = 20  # requests per server before measuring: the first ones build caches
+
+
+async def warm_up(request: Request, ports: list[int], counter: itertools.count[int]) -> None:
+    """Each process builds its company cache and intake model on its first messages (about
+    half a second); a deployment pays that once, not per rate, so it is not measured."""
+    async with aiohttp.ClientSession() as http:
+        for _ in range(WARMUP * len(ports)):
+            await request(http, next(counter))
+    await _settle(ports)
+
+
 async def climb(request: Request, ports: list[int], label: str) -> list[Phase]:
     phases: list[Phase] = []
     counter = itertools.count()
+    await warm_up(request, ports, counter)
     for rate in RATES:
         result = await phase(rate, request, counter)
         phases.append(result)
