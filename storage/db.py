@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -56,14 +57,36 @@ class InlineConnection(aiosqlite.Connection):
     used by one task at a time, so nothing is gained by the thread. The one call that can
     wait is BEGIN IMMEDIATE, for another process's write lock: it still goes to the thread,
     so the loop keeps serving while it waits. Connecting and closing use the thread as well.
+
+    sqlite3 must never be used from two threads at once: while anything sent to the thread
+    has not finished (a BEGIN whose waiting task was cancelled, say), every later call queues
+    behind it on the thread instead of running inline.
     """
 
+    def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int) -> None:
+        super().__init__(connector, iter_chunk_size)
+        self._queued = 0  # calls handed to the thread and not finished there
+        self._queued_lock = threading.Lock()
+
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if args and isinstance(args[0], str) and args[0].lstrip()[:5].upper() == "BEGIN":
-            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
         if not self._running or self._connection is None:
             raise ValueError("Connection closed")
-        return fn(*args, **kwargs)
+        begin = bool(args) and isinstance(args[0], str) and args[0].lstrip()[:5].upper() == "BEGIN"
+        with self._queued_lock:
+            threaded = begin or self._queued > 0
+            if threaded:
+                self._queued += 1
+        if not threaded:
+            return fn(*args, **kwargs)
+
+        def run() -> Any:
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self._queued_lock:
+                    self._queued -= 1
+
+        return await super()._execute(run)  # type: ignore[no-untyped-call]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.messaging import Fallback as Fallback
@@ -65,22 +65,26 @@ class OutboxRepository:
         due_at: datetime | None = None,
         fallback: Fallback | None = None,
     ) -> int:
-        row = OutboxRow(
-            channel=channel,
-            recipient=recipient,
-            kind=kind,
-            payload=payload,
-            work_order_id=work_order_id,
-            created_at=now,
-            due_at=due_at or now,
-            status="pending",
-            attempts=0,
-            fallback_channel=fallback.channel if fallback else None,
-            fallback_recipient=fallback.recipient if fallback else None,
+        # A plain INSERT, not a unit-of-work object: nothing reads the row back here.
+        row_id = await self.session.scalar(
+            insert(OutboxRow)
+            .values(
+                channel=channel,
+                recipient=recipient,
+                kind=kind,
+                payload=payload,
+                work_order_id=work_order_id,
+                created_at=now,
+                due_at=due_at or now,
+                status="pending",
+                attempts=0,
+                fallback_channel=fallback.channel if fallback else None,
+                fallback_recipient=fallback.recipient if fallback else None,
+            )
+            .returning(OutboxRow.id)
         )
-        self.session.add(row)
-        await self.session.flush()
-        return row.id
+        assert row_id is not None
+        return int(row_id)
 
     # --- claiming (one transaction) -------------------------------------------------------
 
