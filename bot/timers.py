@@ -20,23 +20,24 @@ log = logging.getLogger("callout.timers")
 
 
 async def sweep(uows: Callable[[], BotUnitOfWork], deps: Deps) -> int:
-    """Run every due deadline once; returns how many events came out."""
+    """Run every due deadline once; returns how many events came out. Each kind runs in its
+    own transaction and a failure in one is logged and leaves the others running: a bad
+    offer must not stop the lone-worker safety checks or the SLA alerts."""
     count = 0
-    async with uows() as uow:
-        events = await expire_due_offers(uow, deps.clock)
-        await publish(uow, deps, events)
-        await uow.commit()
-        count += len(events)
-    async with uows() as uow:
-        count += await offer_failover(uow, deps)
-        await uow.commit()
-    async with uows() as uow:
-        count += await sweep_lone_workers(uow, deps)
-        await uow.commit()
-    async with uows() as uow:
-        count += await sweep_sla(uow, deps)
-        await uow.commit()
+    for kind in (_expire_offers, offer_failover, sweep_lone_workers, sweep_sla):
+        try:
+            async with uows() as uow:
+                count += await kind(uow, deps)
+                await uow.commit()
+        except Exception:
+            log.exception("timer sweep failed", extra={"kind": kind.__name__})
     return count
+
+
+async def _expire_offers(uow: BotUnitOfWork, deps: Deps) -> int:
+    events = await expire_due_offers(uow, deps.clock)
+    await publish(uow, deps, events)
+    return len(events)
 
 
 async def sweep_pm(uows: Callable[[], BotUnitOfWork], deps: Deps) -> int:

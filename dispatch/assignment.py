@@ -275,18 +275,30 @@ async def expire_due_offers(uow: UnitOfWork, clock: Clock, *, limit: int = 50) -
     """The sweep: live offers past their expiry go to the next candidate."""
     events: list[Event] = []
     for offer_id, seq in await uow.assignments.due_offers(clock.now(), limit):
-        wo = await uow.work_orders.get(seq, lock=True)
-        if wo is not None:
-            events += await _expire(uow, clock, offer_id, wo)
+        events += await expire_offer(uow, clock, offer_id, seq)
     return events
+
+
+async def expire_offer(uow: UnitOfWork, clock: Clock, offer_id: int, seq: int) -> list[Event]:
+    """Expire one offer found due, if it is still the job's live offer: handling an earlier
+    one in the same sweep can have moved this job (an emergency bump withdraws and re-offers
+    it), and expiring the old offer then would undo the new one."""
+    wo = await uow.work_orders.get(seq, lock=True)
+    if wo is None:
+        return []
+    return await _expire(uow, clock, offer_id, wo)
 
 
 async def _expire(uow: UnitOfWork, clock: Clock, offer_id: int, wo: WorkOrder) -> list[Event]:
     now = clock.now()
     offers = [o for o in await uow.assignments.offers_of(wo.seq) if o.id == offer_id]
+    if not offers or offers[0].status != "live":
+        return []  # answered, withdrawn or replaced since it was found due
     await uow.assignments.close_offer(offer_id, "expired", now, "no answer in time")
+    tech = offers[0].technician_id
+    if wo.status is not Status.OFFERED:
+        return []  # a live offer on a job nobody offers any more: closed, nothing else to do
     await uow.assignments.clear_schedule(wo.seq)
-    tech = offers[0].technician_id if offers else "?"
     wo.transition(Status.READY, now, why=f"offer to {tech} expired unanswered")
     await uow.work_orders.save(wo)
     return [OfferWithdrawn(wo.seq, tech, "no answer in time"), *await assign(uow, clock, wo.seq)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.timers import sweep
+from dispatch.assignment import expire_offer, offer_to, unassign
 from tests.channel_app import Product
 from tests.test_assignment_flow import KNOWN, REQUEST, offers, phone_of, reply, wo_row
 from webhooks.app import SERVICES
@@ -44,3 +45,25 @@ async def test_a_yes_after_declining_does_not_take_the_job(product: Product) -> 
     assert reply(late) == "WO-1001 is not offered to you (any more)."
     assert (await wo_row(p)).status == "ready"
     assert [o.status for o in await offers(p)] == ["declined"]
+
+
+async def test_an_offer_replaced_after_it_was_found_due_is_left_alone(product: Product) -> None:
+    """One sweep expires several offers; handling one (an emergency bump) can withdraw and
+    re-offer another job of the batch: that job's old offer must not undo the new one."""
+    p = product
+    await p.sms(KNOWN, REQUEST)
+    [first] = await offers(p)
+    app = p.client.app
+    assert app is not None
+    services = app[SERVICES]
+    async with services.uow() as uow:
+        wo = await uow.work_orders.get(1001, lock=True)
+        assert wo is not None
+        await unassign(uow, p.clock, wo, actor="engine", why="bumped for WO-1999")
+        await offer_to(uow, p.clock, wo, first.technician_id, "engine", "offered again")
+        await uow.commit()
+    async with services.uow() as uow:
+        assert await expire_offer(uow, p.clock, first.id, 1001) == []
+        await uow.commit()
+    assert (await wo_row(p)).status == "offered"
+    assert [o.status for o in await offers(p)] == ["withdrawn", "live"]
