@@ -30,9 +30,8 @@ import aiohttp
 from tests.bench import bench_company, bench_server
 from tests.bench.bench_server import SMS_PATH, environment, servers, signature, sms_form
 
-RATES = tuple(
-    int(r) for r in os.environ.get("CALLOUT_BENCH_RATES", "2,5,10,25,50,100,200,300,500").split(",")
-)
+DEFAULT_RATES = "2,5,10,25,50,100,150,200,300,500,750,1000"
+RATES = tuple(int(r) for r in os.environ.get("CALLOUT_BENCH_RATES", DEFAULT_RATES).split(","))
 SECONDS = 5.0
 CUSTOMERS = 170  # plus the demo's 30: 200, a small company (intake cost grows with it)
 TIMEOUT = 15.0  # a request slower than this counts as an error
