@@ -29,7 +29,12 @@ from tests.databases import (
 from webhooks.app import init_app
 from webhooks.config import Settings
 
-pytest_plugins = ["tests.doubles.fixtures", "tests.channel_app", "tests.browser"]
+pytest_plugins = [
+    "tests.doubles.fixtures",
+    "tests.channel_app",
+    "tests.browser",
+    "tests.board_support",
+]
 
 DEMO_COMPANY = Path(__file__).resolve().parent.parent / "webhooks" / "demo" / "company.yaml"
 DEMO_NOW = datetime(2026, 11, 30, 13, 0, tzinfo=UTC)  # 07:00 in Austin on the demo day

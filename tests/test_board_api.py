@@ -4,46 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.clock import FixedClock
 from storage.board_repo import create_board_link
 from storage.tables import DecisionRow, PhotoRow, WorkOrderRow
 from storage.tokens import TokenRepository
-from tests.channel_app import Product
-from tests.doubles import TelegramDouble, TwilioDouble
-from tests.test_board_support import (
+from tests.board_support import (
     Client,
     login,
     make_token,
-    serve_board,
     vip_job,
 )
+from tests.channel_app import Product
 from webhooks.board_auth import COOKIE, csrf_token
 
 TUAN_PHONE = "+15125550104"
-
-
-@pytest.fixture
-async def board_product(
-    database_url: str,
-    engine: AsyncEngine,
-    clock: FixedClock,
-    tmp_path: Path,
-    demo_company: None,
-    telegram_double: TelegramDouble,
-    twilio_double: TwilioDouble,
-) -> AsyncIterator[Product]:
-    async with serve_board(
-        database_url, engine, clock, tmp_path / "media", telegram_double, twilio_double
-    ) as product:
-        yield product
 
 
 async def csrf_for(headers: dict[str, str]) -> str:

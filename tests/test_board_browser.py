@@ -2,48 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from playwright.async_api import Browser, Dialog, Page, ViewportSize, expect
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dispatch.clock import FixedClock
-from tests.browser import ARTIFACTS
-from tests.channel_app import Product
-from tests.doubles import TelegramDouble, TwilioDouble
-from tests.test_board_support import (
+from tests.board_support import (
     MARIA_PHONE,
     MARIA_TG,
     ROOFTOP,
     ROOFTOP_FROM,
     make_token,
     rename_customer,
-    serve_board,
     vip_job,
 )
+from tests.browser import ARTIFACTS
+from tests.channel_app import Product
 
 LAPTOP: ViewportSize = {"width": 1400, "height": 900}
 TABLET: ViewportSize = {"width": 1024, "height": 768}
 TUAN_PHONE = "+15125550104"
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-async def board_product(
-    database_url: str,
-    engine: AsyncEngine,
-    clock: FixedClock,
-    tmp_path: Path,
-    demo_company: None,
-    telegram_double: TelegramDouble,
-    twilio_double: TwilioDouble,
-) -> AsyncIterator[Product]:
-    async with serve_board(
-        database_url, engine, clock, tmp_path / "media", telegram_double, twilio_double
-    ) as product:
-        yield product
 
 
 def watch(page: Page) -> list[str]:

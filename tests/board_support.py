@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select, update
@@ -100,3 +101,20 @@ async def outbox_to(engine: AsyncEngine, recipient: str) -> list[str]:
     async with AsyncSession(engine) as s:
         rows = await s.scalars(select(OutboxRow).where(OutboxRow.recipient == recipient))
         return [str(r.payload.get("text", "")) for r in rows]
+
+
+@pytest.fixture
+async def board_product(
+    database_url: str,
+    engine: AsyncEngine,
+    clock: FixedClock,
+    tmp_path: Path,
+    demo_company: None,
+    telegram_double: TelegramDouble,
+    twilio_double: TwilioDouble,
+) -> AsyncIterator[Product]:
+    """The product with the board wired in, on the demo company (a pytest plugin: conftest)."""
+    async with serve_board(
+        database_url, engine, clock, tmp_path / "media", telegram_double, twilio_double
+    ) as product:
+        yield product
