@@ -26,6 +26,7 @@ from dispatch.signoff import (
 from dispatch.workorder import Status, WorkOrder
 
 LINK_TTL = timedelta(days=7)
+INVOICE_LINK_TTL = timedelta(days=90)  # long enough to pay it and file it
 
 
 async def ask_customer_to_sign(uow: BotUnitOfWork, deps: Deps, wo: WorkOrder, note: str) -> None:
@@ -112,7 +113,25 @@ async def _signed(
     uow: BotUnitOfWork, deps: Deps, wo: WorkOrder, signoff: SignOff
 ) -> list[Outgoing]:
     company = await uow.company.load()
-    issued = await sign_off(wo, signoff, company.settings, uow.billing, uow.work_orders)
+    await sign_off(wo, signoff, company.settings, uow.billing, uow.work_orders)
+    return [await invoice_message(uow, deps, wo)]
+
+
+async def invoice_message(uow: BotUnitOfWork, deps: Deps, wo: WorkOrder) -> Outgoing:
+    """Thanks, the invoice number and total, and a link to the invoice (PDF) that expires."""
     invoice = await uow.billing.invoice_of(wo.seq)
-    total = f"{invoice.total:.2f} {invoice.currency}" if invoice is not None else ""
-    return [Outgoing(text=texts.signed(wo.number, issued.number, total), kind="invoice")]
+    assert invoice is not None, f"{wo.number} is signed off but has no invoice"
+    token = await uow.billing.create_invoice_link(
+        invoice.number, deps.clock.now(), INVOICE_LINK_TTL
+    )
+    total = f"{invoice.total:.2f} {invoice.currency}"
+    return Outgoing(
+        text=texts.signed(wo.number, invoice.number, total),
+        link=f"{deps.config.public_base_url}/invoice/{token}",
+        kind="invoice",
+    )
+
+
+async def announce_web_signoff(uow: BotUnitOfWork, deps: Deps, wo: WorkOrder) -> None:
+    """Signed on the signature page: the customer gets the same message as in chat."""
+    await to_customer(uow, deps, wo, await invoice_message(uow, deps, wo))

@@ -26,6 +26,7 @@ from dispatch.invoice import (
 from dispatch.signoff import MAX_WRONG_CODES, METHODS, Method, SignOff, new_code
 from dispatch.workorder import format_number as format_wo_number
 from storage.billing_tables import (
+    InvoiceLinkRow,
     InvoiceRow,
     PartUsedRow,
     SignoffLinkRow,
@@ -337,6 +338,36 @@ class BillingRepository:
             .order_by(InvoiceRow.issued_at, InvoiceRow.id)
         )
         return [_invoice(inv, wo) for inv, wo in rows]
+
+    # --- the customer's invoice link -------------------------------------------------------
+
+    async def create_invoice_link(self, number: str, now: datetime, ttl: timedelta) -> str:
+        """An unguessable token that shows invoice `number` until `now + ttl` (stored hashed)."""
+        invoice_id = await self.session.scalar(
+            select(InvoiceRow.id).where(InvoiceRow.number == number)
+        )
+        if invoice_id is None:
+            raise KeyError(f"no invoice {number}")
+        token = secrets.token_urlsafe(32)
+        self.session.add(
+            InvoiceLinkRow(
+                token_hash=hash_token(token),
+                invoice_id=invoice_id,
+                created_at=now,
+                expires_at=now + ttl,
+            )
+        )
+        await self.session.flush()
+        return token
+
+    async def invoice_by_link(self, token: str, now: datetime) -> Invoice | None:
+        """The invoice behind a live link; None for an unknown or expired token."""
+        return await self._invoice_where(
+            InvoiceRow.id
+            == select(InvoiceLinkRow.invoice_id)
+            .where(InvoiceLinkRow.token_hash == hash_token(token), InvoiceLinkRow.expires_at > now)
+            .scalar_subquery()
+        )
 
     async def _invoice_where(self, *where: Any) -> Invoice | None:
         found = (

@@ -88,3 +88,14 @@ class InvoiceRow(Base):
     tax: Mapped[Decimal]
     total: Mapped[Decimal]
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+class InvoiceLinkRow(Base):
+    """A customer's link to their invoice: the token stored hashed, expiring."""
+
+    __tablename__ = "invoice_links"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

@@ -141,13 +141,17 @@ async def test_a_customer_cannot_cancel_or_see_another_customers_work_order(
     assert "WO-1002" in status and "WO-1001" not in status
 
 
-async def test_guessed_signoff_links_and_api_tokens_are_refused(product: Product) -> None:
+async def test_guessed_signoff_and_invoice_links_and_api_tokens_are_refused(
+    product: Product,
+) -> None:
     p = product
     for _ in range(5):
         page = await p.client.get(f"/sign/{secrets.token_urlsafe(32)}")
         assert page.status in (404, 410)
         posted = await p.client.post(f"/sign/{secrets.token_urlsafe(32)}", data={"x": "y"})
         assert posted.status in (400, 404, 410)
+        invoice = await p.client.get(f"/invoice/{secrets.token_urlsafe(32)}")
+        assert invoice.status == 404 and invoice.content_type == "text/html"
     for header in (f"Bearer {secrets.token_urlsafe(32)}", "Bearer ", "Basic YTpi", ""):
         response = await p.client.get("/api/v1/work-orders", headers={"Authorization": header})
         assert response.status == 401

@@ -18,6 +18,7 @@ from dispatch.clock import FixedClock
 from dispatch.workorder import Status
 from storage.billing_repo import BillingRepository
 from storage.billing_tables import InvoiceRow, SignoffRow
+from storage.tables import OutboxRow
 from tests.test_billing_support import (
     Client,
     UowFactory,
@@ -119,6 +120,41 @@ async def test_signature_upload_signs_off_and_invoices_the_job(
     replay = await web.post(f"/sign/{token}", json={"image": data_url(signature_png())})
     assert replay.status == 410
     assert await stored(uow) == (1, 1)
+
+
+async def test_the_customer_gets_the_invoice_with_a_link_that_expires(
+    web: Client, uow: UowFactory, clock: FixedClock
+) -> None:
+    seq = await add_completed_job(uow, clock.now())
+    token = await signoff_link(uow, clock, seq)
+    signed = await web.post(f"/sign/{token}", json={"image": data_url(signature_png())})
+    assert signed.status == 200, await signed.text()
+    async with uow() as u:
+        [message] = await u.session.scalars(
+            select(OutboxRow).where(
+                OutboxRow.kind == "invoice", OutboxRow.work_order_id.is_not(None)
+            )
+        )
+        recipient, text, link = (
+            message.recipient,
+            str(message.payload["text"]),
+            message.payload["link"],
+        )
+    assert recipient == "+15125550120"  # C001's phone: the customer, in the same transaction
+    assert text.startswith(f"Thank you! WO-{seq} is signed off. Invoice INV-2026-0001: ")
+    assert text.endswith(" USD.")
+    path = "/invoice/" + str(link).split("/invoice/", 1)[1]
+    pdf = await web.get(path)
+    assert pdf.status == 200 and pdf.content_type == "application/pdf"
+    assert (await pdf.read()).startswith(b"%PDF")
+    assert pdf.headers["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in pdf.headers["Cache-Control"]
+    for wrong in (path + "x", "/invoice/" + "A" * 43, "/invoice/INV-2026-0001"):
+        refused = await web.get(wrong)
+        assert refused.status == 404 and "not valid" in await refused.text()
+    clock.advance(timedelta(days=91))
+    expired = await web.get(path)
+    assert expired.status == 404, "the link expires after 90 days"
 
 
 async def test_signature_as_a_data_url_is_accepted_and_named_after_the_customer(

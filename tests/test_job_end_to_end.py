@@ -17,7 +17,7 @@ from storage.billing_tables import InvoiceRow, PartUsedRow, SignoffRow, TimeEntr
 from storage.db import session_factory
 from storage.tables import PhotoRow, TimelineRow, VanStockRow, WorkOrderRow
 from storage.uow import SqlUnitOfWork
-from tests.channel_app import Product
+from tests.channel_app import PUBLIC, Product
 
 NORTHCROSS = "+15125550129"  # C010 Northcross Office Partners: rooftop unit 2 at S024
 MARIA = 1001  # Maria Lopez (T01) on Telegram
@@ -136,7 +136,10 @@ async def test_customer_on_sms_technician_on_telegram(product: Product) -> None:
     _, signed = await p.sms(NORTHCROSS, f"YES {code[1]}")
     total = await _check_record(p, technician="T01", parts_subtotal=Decimal("76.00"))
     expected = f"Thank you! WO-1001 is signed off. Invoice INV-2026-0001: {total} USD."
-    assert sms_text(signed) == expected
+    thanks, link = sms_text(signed).split("\nMore: ")
+    assert thanks == expected
+    invoice = await p.client.get(link.removeprefix(PUBLIC))  # the customer's own link
+    assert invoice.status == 200 and invoice.content_type == "application/pdf"
 
 
 async def test_customer_on_telegram_technician_on_sms(product: Product) -> None:

@@ -1,5 +1,6 @@
-"""Migration 0007: work order numbers go on from where the counter row left them, on both
-databases, and concurrent transactions on PostgreSQL get distinct numbers without waiting."""
+"""Migrations build exactly the models' tables; since 0007 work order numbers go on from where
+the counter row left them, on both databases, and concurrent transactions on PostgreSQL get
+distinct numbers without waiting."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import text
 
+from storage import billing_tables, board_tables
 from storage.db import make_engine, session_factory
 from storage.migrate import upgrade
 from storage.sequences import next_value
+from storage.tables import Base
 from tests.databases import IN_CI, POSTGRES_URL, _admin, postgres_problem
 
 
@@ -82,5 +87,21 @@ async def test_open_transactions_do_not_wait_for_each_other_on_postgresql(
             await b.commit()
             await a.rollback()
         assert {first, second} == {1001, 1002}
+    finally:
+        await engine.dispose()
+
+
+async def test_the_migrations_build_exactly_the_tables_of_the_models(empty_url: str) -> None:
+    """Alembic's own comparison: no table, column, index or constraint differs."""
+    models = {billing_tables.InvoiceLinkRow.__tablename__, board_tables.BoardLinkRow.__tablename__}
+    assert models <= set(Base.metadata.tables), "every model module is registered"
+    engine = make_engine(empty_url)
+    try:
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            differences = await conn.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+            )
+        assert differences == []
     finally:
         await engine.dispose()

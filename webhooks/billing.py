@@ -1,4 +1,5 @@
-"""Billing over HTTP: the signature page `/sign/<token>` and invoices as JSON and PDF (§7)."""
+"""Billing over HTTP: the signature page `/sign/<token>`, invoices as JSON and PDF (§7), and
+the customer's own invoice link `/invoice/<token>` sent with the sign-off thanks."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from jinja2 import Environment, FileSystemLoader
 
+from bot.signoff import announce_web_signoff
 from dispatch.invoice import (
     InvoiceDraft,
     PartUse,
@@ -23,7 +25,8 @@ from dispatch.invoice import (
 from dispatch.invoice import format_number as format_invoice_number
 from dispatch.signoff import SignOff, sign_off
 from dispatch.workorder import Status, WorkOrder
-from storage.billing_repo import BillingRepository, PartUseRecord, SignoffLink
+from storage.billing_repo import BillingRepository, Invoice, PartUseRecord, SignoffLink
+from storage.uow import SqlUnitOfWork
 from webhooks.api import authorize
 from webhooks.app import SERVICES
 from webhooks.billing_json import amount, invoice_json, quantity
@@ -52,6 +55,9 @@ UNKNOWN = Problem(404, "Link not found", "This sign-off link is not valid. Check
 USED = Problem(410, "Already signed", "This job has been signed off. Thank you!")
 EXPIRED = Problem(410, "Link expired", "This sign-off link has expired. Ask us for a new one.")
 NOT_WAITING = Problem(410, "Nothing to sign", "This job is not waiting for a sign-off any more.")
+EXPIRED_INVOICE_LINK = Problem(
+    404, "Link not valid", "This invoice link is not valid or has expired. Ask us for a copy."
+)
 
 
 def _link_problem(link: SignoffLink | None) -> Problem | None:
@@ -172,6 +178,7 @@ async def submit_signature(request: web.Request) -> web.Response:
         )
         try:
             invoice = await sign_off(wo, signoff, settings, billing, uow.work_orders, token=token)
+            await announce_web_signoff(uow, services.bot_deps(), wo)
             await uow.commit()
         except BaseException:
             (media_dir / str(signoff.image_path)).unlink(missing_ok=True)  # all or nothing
@@ -235,11 +242,30 @@ async def get_invoice(request: web.Request) -> web.Response:
         invoice = await BillingRepository(uow.session).get_invoice(number)
         if invoice is None:
             raise ApiError(404, "not_found", f"no invoice {number}")
+        if as_pdf:
+            return await _pdf(uow, invoice)
         directory = Directory(await uow.company.load())
-        wo = await uow.work_orders.get(invoice.work_order_seq)
-    base_url = services.settings.public_base_url
-    if not as_pdf:
-        return web.json_response(invoice_json(invoice, directory, base_url))
+    return web.json_response(invoice_json(invoice, directory, services.settings.public_base_url))
+
+
+async def customer_invoice(request: web.Request) -> web.Response:
+    """The customer's link from the sign-off message: the PDF, while the link lives."""
+    services = request.app[SERVICES]
+    async with services.uow() as uow:
+        invoice = await BillingRepository(uow.session).invoice_by_link(
+            request.match_info["token"], services.clock.now()
+        )
+        if invoice is None:
+            return _problem_page(EXPIRED_INVOICE_LINK)
+        response = await _pdf(uow, invoice)
+    response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+async def _pdf(uow: SqlUnitOfWork, invoice: Invoice) -> web.Response:
+    directory = Directory(await uow.company.load())
+    wo = await uow.work_orders.get(invoice.work_order_seq)
     customer = directory.customers.get(invoice.customer_id)
     parties = InvoiceParties(
         company=directory.company.settings.name,
@@ -251,7 +277,7 @@ async def get_invoice(request: web.Request) -> web.Response:
     return web.Response(
         body=body,
         content_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{number}.pdf"'},
+        headers={"Content-Disposition": f'inline; filename="{invoice.number}.pdf"'},
     )
 
 
@@ -265,3 +291,4 @@ def setup(app: web.Application) -> None:
     r.add_get("/sign/{token}", sign_page)
     r.add_post("/sign/{token}", submit_signature)
     r.add_get("/api/v1/invoices/{number}", get_invoice)
+    r.add_get("/invoice/{token}", customer_invoice)
