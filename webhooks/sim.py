@@ -3,6 +3,7 @@ what each receives. Only served when no real channel is configured (demos, trial
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
 
@@ -108,13 +109,14 @@ async def replay_status(request: web.Request) -> web.Response:
 async def replay_start(request: web.Request) -> web.Response:
     """`POST /sim/replay {"speed": 180}`: play the bundled demo day on this server."""
     services = request.app[SERVICES]
+    raw = await request.read()  # first: a body over the limit is 413 here as everywhere
     if not enabled(services):
         raise web.HTTPNotFound()
     if request.content_type != "application/json":  # no cross-site form can start it
         raise ApiError(415, "unsupported_media_type", 'send JSON: {"speed": 180}')
     try:
-        data = await request.json()
-    except ValueError:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "bad_request", "the body is not JSON") from None
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", 'expected {"speed": N}')
