@@ -65,11 +65,7 @@ async def customer_signoff(
 ) -> list[Outgoing] | None:
     """Handle a reply about a completed job waiting for sign-off; None if it isn't one."""
     msg = received.msg
-    waiting = [
-        wo
-        for wo in await uow.work_orders.open_for_customer(customer.id)
-        if wo.status is Status.COMPLETED
-    ]
+    waiting = await uow.work_orders.open_for_customer(customer.id, only=(Status.COMPLETED,))
     if not waiting:
         return None
     wo = await uow.work_orders.get(waiting[-1].seq, lock=True)

@@ -12,7 +12,7 @@ from dispatch.company import Company, Customer, GeoPoint, Site
 from dispatch.engine.model import Point
 from dispatch.offers import Offer
 from dispatch.planning import Booking, PlannedStop
-from dispatch.workorder import Photo, WorkOrder
+from dispatch.workorder import Photo, Status, WorkOrder
 
 # ZIP code → centroid, or None when unknown.
 Geocoder = Callable[[str], GeoPoint | None]
@@ -36,7 +36,9 @@ class WorkOrders(Protocol):
         at: datetime,
     ) -> Photo: ...
     async def photos(self, seq: int) -> list[Photo]: ...
-    async def open_for_customer(self, customer_id: str) -> list[WorkOrder]: ...
+    async def open_for_customer(
+        self, customer_id: str, *, only: tuple[Status, ...] | None = None
+    ) -> list[WorkOrder]: ...
     async def row_id(self, seq: int) -> int | None: ...
     async def open_pm_equipment(self) -> set[str]: ...
 

@@ -126,8 +126,12 @@ class WorkOrderRepository:
         )
         return [_photo(r) for r in rows]
 
-    async def open_for_customer(self, customer_id: str) -> list[WorkOrder]:
-        where = WorkOrderFilter(customer_id=customer_id, statuses=tuple(s.value for s in OPEN))
+    async def open_for_customer(
+        self, customer_id: str, *, only: tuple[Status, ...] | None = None
+    ) -> list[WorkOrder]:
+        """The customer's open work orders (at most 50, oldest first), or those of `only`."""
+        statuses = tuple(s.value for s in (OPEN if only is None else only) if s in OPEN)
+        where = WorkOrderFilter(customer_id=customer_id, statuses=statuses)
         return await self.find(where, after_seq=None, limit=50)
 
     async def open_pm_equipment(self) -> set[str]:
