@@ -78,7 +78,8 @@ async def _where_they_are(
     for tech_id, route in routes.items():
         if not done.get(tech_id) and not route.fixed:
             continue
-        site = view.sites.get(await uow.assignments.last_site_today(tech_id, 0) or "")
+        last = await uow.assignments.last_site_today(tech_id, 0, day_start=view.midnight)
+        site = view.sites.get(last or "")
         if site is None or site.location is None:
             continue
         worker = replace(route.worker, start=point(site.location))

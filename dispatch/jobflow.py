@@ -7,7 +7,8 @@ Every step is a status change with its timeline entry; time is counted from the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from dispatch.clock import Clock
 from dispatch.engine.model import Point
@@ -63,7 +64,7 @@ async def on_my_way(
     await uow.billing.add_time_entry(
         wo.seq, technician_id=tech_id, kind="travel", started_at=now, ended_at=None
     )
-    eta = now + timedelta(minutes=await _drive_minutes(uow, tech_id, wo))
+    eta = now + timedelta(minutes=await _drive_minutes(uow, tech_id, wo, now))
     wo.record(
         now,
         "eta",
@@ -75,13 +76,15 @@ async def on_my_way(
     return Step(True, f"{wo.number}: on your way. The customer has your ETA.", wo, eta=eta)
 
 
-async def _drive_minutes(uow: UnitOfWork, tech_id: str, wo: WorkOrder) -> float:
+async def _drive_minutes(uow: UnitOfWork, tech_id: str, wo: WorkOrder, now: datetime) -> float:
     """From the last site they worked at today, else home, to this job's site."""
     company = await uow.company.load()
+    zone = ZoneInfo(company.settings.timezone)
+    midnight = datetime.combine(now.astimezone(zone).date(), time(0), zone)
     sites = {s.id: s for c in company.customers for s in c.sites}
     tech = next((t for t in company.technicians if t.id == tech_id), None)
     site = sites.get(wo.site_id or "")
-    last = await uow.assignments.last_site_today(tech_id, wo.seq)
+    last = await uow.assignments.last_site_today(tech_id, wo.seq, day_start=midnight)
     origin = sites.get(last or "")
     start = origin.location if origin and origin.location else (tech.home if tech else None)
     if site is None or site.location is None or start is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -114,7 +114,11 @@ class AssignmentRepository:
         orders = [wo for seq in list(seqs) if (wo := await self.work_orders.get(seq)) is not None]
         return sorted(orders, key=lambda wo: wo.status not in STARTED | {Status.ON_HOLD})
 
-    async def last_site_today(self, tech_id: str, other_than: int) -> str | None:
+    async def last_site_today(
+        self, tech_id: str, other_than: int, *, day_start: datetime
+    ) -> str | None:
+        """The site of the technician's latest job planned today (from `day_start`) that they
+        reached: where they set off from next. Yesterday's last site is not today's start."""
         w = t.WorkOrderRow
         return (
             await self.session.scalars(
@@ -123,6 +127,8 @@ class AssignmentRepository:
                     w.technician_id == tech_id,
                     w.seq != other_than,
                     w.status.in_([*DONE, Status.ON_SITE.value, Status.WORKING.value]),
+                    w.planned_start >= day_start,
+                    w.planned_start < day_start + timedelta(days=1),
                 )
                 .order_by(w.planned_end.desc().nulls_last())
                 .limit(1)
