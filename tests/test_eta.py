@@ -1,12 +1,15 @@
-"""The ETA a customer gets when the technician sets off: from the last site the technician
-worked at today, else from home. Yesterday's last site is not where today starts."""
+"""Where a technician's day goes on from: the ETA a customer gets when the technician sets off,
+and the engine's plan mid-day, start at the last site worked at today, else at home.
+Yesterday's last site is not where today starts."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
+from dispatch.assignment import day_view
 from dispatch.clock import FixedClock
 from dispatch.engine.model import Point
 from dispatch.engine.travel import GreatCircleTravel
@@ -46,6 +49,10 @@ async def _job(
     return seq
 
 
+def view_day(clock: FixedClock, timezone: str) -> date:
+    return clock.now().astimezone(ZoneInfo(timezone)).date()
+
+
 async def test_the_first_job_of_the_day_is_timed_from_home_not_yesterdays_site(
     uow: UowFactory, demo_company: None, clock: FixedClock
 ) -> None:
@@ -73,3 +80,29 @@ async def test_the_first_job_of_the_day_is_timed_from_home_not_yesterdays_site(
     assert step.ok and step.eta is not None
     minutes = (step.eta - clock.now()).total_seconds() / 60
     assert abs(minutes - travel(here, near[2])) < 1, "from home, as the day starts there"
+
+
+async def test_the_engine_plans_the_rest_of_the_day_from_the_last_site_worked_at(
+    uow: UowFactory, demo_company: None, clock: FixedClock
+) -> None:
+    async with uow() as u:
+        company = await u.company.load()
+    home = company.technicians[0].home
+    assert home is not None
+    site = next(
+        (c.id, s)
+        for c in company.customers
+        for s in c.sites
+        if s.location is not None and abs(s.location.lat - home.lat) > 0.01
+    )
+    customer, far = site
+    assert far.location is not None
+    await _job(uow, clock, customer, far.id, Status.INVOICED, start_hours=-20)  # yesterday
+    async with uow() as u:
+        view, routes = await day_view(u, clock, view_day(clock, company.settings.timezone))
+    assert routes["T01"].worker.start == Point(home.lat, home.lon), "the day starts at home"
+
+    await _job(uow, clock, customer, far.id, Status.COMPLETED, start_hours=0)  # done today
+    async with uow() as u:
+        view, routes = await day_view(u, clock, view.day)
+    assert routes["T01"].worker.start == Point(far.location.lat, far.location.lon)
