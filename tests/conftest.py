@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.delivery import open_senders
 from dispatch.clock import FixedClock
 from storage.company_file import load_company_file
 from storage.db import make_engine, session_factory
@@ -27,7 +28,8 @@ from tests.databases import (
     truncate_postgres,
 )
 from webhooks.app import init_app
-from webhooks.config import Settings
+from webhooks.config import Settings, settings_from_env
+from webhooks.outbox import Senders
 
 pytest_plugins = [
     "tests.doubles.fixtures",
@@ -82,9 +84,21 @@ UowFactory = Callable[[], SqlUnitOfWork]
 
 
 @pytest.fixture
-def uow(engine: AsyncEngine) -> UowFactory:
-    sessions = session_factory(engine)
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return session_factory(engine)
+
+
+@pytest.fixture
+def uow(sessions: async_sessionmaker[AsyncSession]) -> UowFactory:
     return lambda: SqlUnitOfWork(sessions)
+
+
+@pytest.fixture
+async def senders(channel_env: dict[str, str]) -> AsyncIterator[Senders]:
+    """The real channel senders, pointed at the Telegram and Twilio doubles."""
+    settings = settings_from_env({**channel_env, "PUBLIC_BASE_URL": "https://callout.example"})
+    async with open_senders(settings) as opened:
+        yield opened
 
 
 @pytest.fixture

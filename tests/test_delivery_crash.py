@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import SendResult, SmsSender, TelegramSender
 from bot.messages import Outgoing
@@ -54,11 +54,6 @@ class DiesOnCall:
         if dies:
             raise Killed
         return result
-
-
-@pytest.fixture
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return session_factory(engine)
 
 
 @pytest.fixture

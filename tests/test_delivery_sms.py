@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.delivery import open_senders
 from bot.delivery.render import render_sms, sms_segments
 from bot.messages import Choice, Outgoing
 from dispatch.clock import FixedClock
-from storage.db import session_factory
 from storage.messaging_repo import IdentityRepository
 from storage.outbox_repo import OutboxRepository
 from storage.tables import DispatcherRow, OutboxRow
 from tests.doubles import TelegramDouble, TwilioDouble
-from webhooks.config import settings_from_env
 from webhooks.outbox import Senders, deliver_due, record_status_callback
 
 pytest_plugins = ["tests.doubles.fixtures"]
@@ -27,18 +23,6 @@ pytest_plugins = ["tests.doubles.fixtures"]
 CUSTOMER = "+15125550177"
 DANA_PHONE, DANA_CHAT = "+15125550101", 9001  # dispatcher on Telegram
 RAY_PHONE = "+15125550102"  # dispatcher by SMS only
-
-
-@pytest.fixture
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return session_factory(engine)
-
-
-@pytest.fixture
-async def senders(channel_env: dict[str, str]) -> AsyncIterator[Senders]:
-    settings = settings_from_env({**channel_env, "PUBLIC_BASE_URL": "https://callout.example"})
-    async with open_senders(settings) as opened:
-        yield opened
 
 
 @pytest.fixture

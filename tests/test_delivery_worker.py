@@ -3,39 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.delivery import open_senders
 from bot.messages import Choice, Outgoing
 from dispatch.clock import FixedClock
-from storage.db import session_factory
 from storage.outbox_repo import Fallback, OutboxRepository, OutboxStats
 from storage.tables import OutboxRow
 from tests.doubles import TelegramDouble, TwilioDouble
-from webhooks.config import settings_from_env
 from webhooks.outbox import Senders, deliver_due, outbox_stats, run_worker
 
 pytest_plugins = ["tests.doubles.fixtures"]
 
 CHAT = 4242
 TECH_PHONE = "+15125550142"
-
-
-@pytest.fixture
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return session_factory(engine)
-
-
-@pytest.fixture
-async def senders(channel_env: dict[str, str]) -> AsyncIterator[Senders]:
-    settings = settings_from_env({**channel_env, "PUBLIC_BASE_URL": "https://callout.example"})
-    async with open_senders(settings) as opened:
-        yield opened
 
 
 async def enqueue(
