@@ -7,8 +7,9 @@ places as x/y, Euclidean travel), so the benchmark measures the code the product
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 Time = float  # minutes since the origin of the planning day (instance units for TRSP)
 
@@ -138,3 +139,13 @@ class Explanation:
     # Passed every rule checkable without the insertion search, but could not have beaten
     # the runners-up even at best, so their day was not searched (ranked lower, not excluded).
     unranked: tuple[str, ...] = ()
+
+
+def prefix_min(values: Sequence[float]) -> list[float]:
+    """out[i] = min(values[: i + 1]): the tightest slack up to each stop of a route."""
+    return list(accumulate(values, min))
+
+
+def suffix_min(values: Sequence[float]) -> list[float]:
+    """out[i] = min(values[i:]): the tightest slack from each stop of a route on."""
+    return list(accumulate(reversed(values), min))[::-1]

@@ -17,7 +17,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from dispatch.engine.model import Depot, Job, Point, Route, Stop, Time, TravelTime, Worker
+from dispatch.engine.model import (
+    Depot,
+    Job,
+    Point,
+    Route,
+    Stop,
+    Time,
+    TravelTime,
+    Worker,
+    prefix_min,
+    suffix_min,
+)
 
 EPS = 1e-9  # tolerance on window ends, as in the TRSP reference code
 INF = float("inf")
@@ -164,14 +175,8 @@ class _State:
         a.append(a_end)
         depart.append(a_end)
         g.append(w.shift.end - a_end + cum_w[-1])
-        sg = g[:]
-        for i in range(len(sg) - 2, -1, -1):
-            if sg[i + 1] < sg[i]:
-                sg[i] = sg[i + 1]
-        pf = g[:]
-        for i in range(1, len(pf)):
-            if pf[i - 1] < pf[i]:
-                pf[i] = pf[i - 1]
+        sg = suffix_min(g)
+        pf = prefix_min(g)
         self.pts = pts
         self.a = a
         self.depart = depart

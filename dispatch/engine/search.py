@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from dispatch.engine.model import Depot, Job, Point, TravelTime, Worker
+from dispatch.engine.model import Depot, Job, Point, TravelTime, Worker, prefix_min, suffix_min
 
 EPS = 1e-9
 INF = float("inf")
@@ -185,14 +185,8 @@ def route_state(p: Problem, k: int, seq: list[int], fixed: int) -> RouteState | 
     a.append(arr)
     dep.append(arr)
     g.append(we[end] - arr + cum)
-    sg = g[:]
-    for i in range(len(sg) - 2, -1, -1):
-        if sg[i + 1] < sg[i]:
-            sg[i] = sg[i + 1]
-    pf = g[:]
-    for i in range(1, len(pf)):
-        if pf[i - 1] < pf[i]:
-            pf[i] = pf[i - 1]
+    sg = suffix_min(g)
+    pf = prefix_min(g)
     st = RouteState()
     st.seq = seq
     st.nodes = nodes
