@@ -132,15 +132,15 @@ class CompanyRepository:
             ),
             auto_assign=auto,
             assignment=assignment,
-            technicians=tuple(await self.technicians()),
-            dispatchers=tuple(await self.dispatchers()),
-            customers=tuple(await self.customers()),
+            technicians=tuple(await self._technicians()),
+            dispatchers=tuple(await self._dispatchers()),
+            customers=tuple(await self._customers()),
         )
 
     async def _all(self, table: type[RowT], order: InstrumentedAttribute[str]) -> list[RowT]:
         return list((await self.session.scalars(select(table).order_by(order))).all())
 
-    async def technicians(self) -> list[Technician]:
+    async def _technicians(self) -> list[Technician]:
         stock: dict[str, dict[str, int]] = defaultdict(dict)
         for item in await self.session.scalars(select(t.VanStockRow)):
             stock[item.technician_id][item.sku] = item.qty
@@ -150,11 +150,11 @@ class CompanyRepository:
     async def technician(self, tech_id: str) -> Technician | None:
         return (await self._current()).technicians.get(tech_id)
 
-    async def dispatchers(self) -> list[Dispatcher]:
+    async def _dispatchers(self) -> list[Dispatcher]:
         rows = await self.session.scalars(select(t.DispatcherRow).order_by(t.DispatcherRow.id))
         return [cv.row_to_dispatcher(r) for r in rows]
 
-    async def customers(self) -> list[Customer]:
+    async def _customers(self) -> list[Customer]:
         sites = await self._sites()
         rows = await self.session.scalars(select(t.CustomerRow).order_by(t.CustomerRow.id))
         return [cv.row_to_customer(r, tuple(sites[r.id])) for r in rows]

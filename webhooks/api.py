@@ -266,7 +266,7 @@ async def get_photo(request: web.Request) -> web.StreamResponse:
 async def list_technicians(request: web.Request) -> web.Response:
     await authorize(request)
     async with request.app[SERVICES].uow() as uow:
-        techs = await uow.company.technicians()
+        techs = (await uow.company.load()).technicians
     return web.json_response({"items": [technician_json(t) for t in techs], "next": None})
 
 
