@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from bot.context import Deps
@@ -40,13 +41,19 @@ async def _expire_offers(uow: BotUnitOfWork, deps: Deps) -> int:
     return len(events)
 
 
+def pm_claim(day: date) -> str:
+    """The database counter whose first taker opens `day`'s preventive maintenance (the demo
+    takes it at start to hold that back until its day is played)."""
+    return f"pm-{day.isoformat()}"
+
+
 async def sweep_pm(uows: Callable[[], BotUnitOfWork], deps: Deps) -> int:
     """Open the preventive maintenance that has come due, once a day: the first pass of each
     day (a counter in the database, so several workers agree) opens it."""
     async with uows() as uow:
         company = await uow.company.load()
         today = deps.clock.now().astimezone(ZoneInfo(company.settings.timezone)).date()
-        if await uow.next_number(f"pm-{today.isoformat()}") > 1:
+        if await uow.next_number(pm_claim(today)) > 1:
             return 0
         opened, events = await open_due_pm(uow, deps.clock, deps.geocode)
         await publish(uow, deps, events)

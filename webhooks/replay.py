@@ -58,12 +58,6 @@ def replay_claim(day: date) -> str:
     return f"demo-replay-{day.isoformat()}"
 
 
-def pm_claim(day: date) -> str:
-    """The counter the worker takes before opening the day's preventive maintenance
-    (`bot.timers.sweep_pm`); the demo takes it first to hold that back until the replay."""
-    return f"pm-{day.isoformat()}"
-
-
 @dataclass
 class Replay:
     """The state of the one replay a server may run, for `GET /sim/replay`."""

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from aiohttp import web
 
+from bot.timers import pm_claim
 from storage.company_file import load_company_file
 from storage.db import make_engine, session_factory
 from storage.importer import import_company
@@ -41,8 +42,6 @@ def demo_start() -> datetime:
 async def prepare(settings: Settings) -> str:
     """Create or upgrade the schema, import the demo company if the database has none, hold
     back the day's preventive maintenance, and make a token for the API and the board."""
-    from webhooks.replay import pm_claim
-
     engine = make_engine(settings.database_url)
     try:
         await upgrade(engine)
