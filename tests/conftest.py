@@ -19,10 +19,10 @@ from storage.db import make_engine, session_factory
 from storage.importer import import_company
 from storage.uow import SqlUnitOfWork
 from tests.databases import (
-    IN_CI,
     copy_sqlite,
     drop_postgres_database,
     fresh_postgres_database,
+    need_postgres,
     postgres_problem,
     sqlite_template,
     truncate_postgres,
@@ -64,10 +64,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_master: 
     if request.param == "sqlite":
         return copy_sqlite(sqlite_master, tmp_path / "test.db")
     problem, url = request.getfixturevalue("postgres_ready")
-    if problem is not None:
-        if IN_CI:
-            pytest.fail(f"CI=true needs PostgreSQL: {problem}")
-        pytest.skip(problem)
+    need_postgres(problem)
     return str(url)
 
 

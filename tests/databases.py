@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -60,12 +62,30 @@ async def _admin(sql: str) -> None:
         await engine.dispose()
 
 
+def need_postgres(problem: str | None) -> None:
+    """Skip the test, with the reason, when the server is not there; under CI=true fail."""
+    if problem is None:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true needs PostgreSQL: {problem}")
+    pytest.skip(problem)
+
+
+async def create_postgres_database(url: str) -> None:
+    """An empty database at `url` on the server (dropped first if it is left over)."""
+    await drop_postgres_database(url)
+    await _admin(f'CREATE DATABASE "{url.rpartition("/")[2]}"')
+
+
+def unique_postgres_url(prefix: str) -> str:
+    """A database name no other test run on the server uses (several people, CI)."""
+    return f"{POSTGRES_URL.rpartition('/')[0]}/{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
+
+
 async def fresh_postgres_database() -> str:
     """Create this session's database and run the real migrations on it."""
     url = session_database_url()
-    name = url.rpartition("/")[2]
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await _admin(f'CREATE DATABASE "{name}"')
+    await create_postgres_database(url)
     engine = make_engine(url)
     try:
         await upgrade(engine)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -18,12 +17,17 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import make_engine
 from storage.tables import InboundRow, OfferRow, OutboxRow, WorkOrderRow
-from tests.databases import IN_CI, POSTGRES_URL, drop_postgres_database
+from tests.databases import (
+    create_postgres_database,
+    drop_postgres_database,
+    need_postgres,
+    unique_postgres_url,
+)
 from tests.doubles import TwilioDouble
 from tests.doubles.fixtures import TWILIO_FROM_NUMBER
 from tests.processes import Deployment
@@ -64,19 +68,9 @@ REQUESTS = [
 async def deployment(
     tmp_path: Path, postgres_ready: tuple[str | None, str]
 ) -> AsyncIterator[tuple[Deployment, TwilioDouble]]:
-    problem, _ = postgres_ready
-    if problem is not None:
-        if IN_CI:
-            pytest.fail(f"CI=true needs PostgreSQL: {problem}")
-        pytest.skip(problem)
-    base, _, _ = POSTGRES_URL.rpartition("/")
-    # Unique on the server: parallel test runs (several people, CI) must not drop each other's.
-    url = f"{base}/callout_e2e_{os.getpid()}_{secrets.token_hex(4)}"
-    await drop_postgres_database(url)
-    engine = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{url.rpartition("/")[2]}"'))
-    await engine.dispose()
+    need_postgres(postgres_ready[0])
+    url = unique_postgres_url("callout_e2e")
+    await create_postgres_database(url)
     async with TwilioDouble() as tw:
         env = {
             "PATH": "/usr/bin:/bin",

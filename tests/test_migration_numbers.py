@@ -5,7 +5,6 @@ distinct numbers without waiting."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,7 +18,13 @@ from storage.db import make_engine, session_factory
 from storage.migrate import upgrade
 from storage.sequences import next_value
 from storage.tables import Base
-from tests.databases import IN_CI, POSTGRES_URL, _admin, postgres_problem
+from tests.databases import (
+    create_postgres_database,
+    drop_postgres_database,
+    need_postgres,
+    postgres_problem,
+    unique_postgres_url,
+)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -28,16 +33,11 @@ async def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path}/numbers.db"
         return
-    problem = await asyncio.to_thread(postgres_problem)
-    if problem is not None:
-        if IN_CI:
-            pytest.fail(f"CI=true needs PostgreSQL: {problem}")
-        pytest.skip(problem)
-    name = f"callout_numbers_{os.getpid()}"
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await _admin(f'CREATE DATABASE "{name}"')
-    yield f"{POSTGRES_URL.rpartition('/')[0]}/{name}"
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    need_postgres(await asyncio.to_thread(postgres_problem))  # a loop runs: no session fixture
+    url = unique_postgres_url("callout_numbers")
+    await create_postgres_database(url)
+    yield url
+    await drop_postgres_database(url)
 
 
 async def test_numbers_go_on_from_the_counter_after_the_upgrade(empty_url: str) -> None:

@@ -252,17 +252,15 @@ def run() -> dict[str, Any]:
 
 
 def _postgres(base: str, top: float) -> dict[str, Any]:
-    from tests.databases import _admin
+    from tests.databases import create_postgres_database, drop_postgres_database
 
-    name = f"callout_bench_{os.getpid()}"
-    url = f"{base.rpartition('/')[0]}/{name}"
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    url = f"{base.rpartition('/')[0]}/callout_bench_{os.getpid()}"
+    asyncio.run(create_postgres_database(url))
     try:
         with tempfile.TemporaryDirectory(prefix="callout-load-pg-") as tmp:
             phases = against(url, Path(tmp), 2, "postgres, 2 web")
     finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(drop_postgres_database(url))
     best = max((p.throughput for p in phases), default=0.0)
     return {
         "postgres_2_web": [p.as_dict() for p in phases],
