@@ -260,6 +260,9 @@ async def why_view(uow: BotUnitOfWork, deps: Deps, wo: WorkOrder) -> Outgoing:
         )
     elif decision.get("kind") != "override":
         lines.append(f"Nobody chosen: {decision.get('reason') or decision.get('why_none')}")
+        if decision.get("waived") and decision.get("runners_up"):
+            rule = RULE_LABELS.get(decision["waived"], decision["waived"])
+            lines.append(f"Nobody fits every rule. Suggested, {rule}; /approve sends the first:")
     for c in (decision.get("runners_up") or [])[:3]:
         lines.append(f"Runner-up {t.who(c['technician'])}: {c['score']} ({_factors(c)})")
     excluded: dict[str, list[str]] = {}

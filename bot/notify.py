@@ -15,6 +15,7 @@ from bot.context import Deps
 from bot.messages import Choice, Outgoing
 from bot.ports import BotUnitOfWork
 from dispatch.company import Company
+from dispatch.engine.rules import RULE_LABELS
 from dispatch.events import (
     Event,
     JobAssigned,
@@ -77,6 +78,8 @@ async def publish(uow: BotUnitOfWork, deps: Deps, events: Iterable[Event]) -> No
             )
         elif isinstance(event, JobFlagged):
             names = ", ".join(f"{t} {_tech_name(company, t)}" for t in event.suggestions)
+            if names and event.waived:
+                names += f" ({RULE_LABELS.get(event.waived, event.waived)}: /approve overrides)"
             await to_dispatchers(
                 uow,
                 deps,

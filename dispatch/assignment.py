@@ -22,7 +22,9 @@ from dispatch.engine.choose import (
     decide,
     place,
 )
-from dispatch.engine.model import Candidate, Exclusion, Explanation, Route
+from dispatch.engine.model import Candidate, Exclusion, Explanation, Job, Route
+from dispatch.engine.routing import Insertion
+from dispatch.engine.rules import RULE_LABELS
 from dispatch.engine.travel import MatrixTravel
 from dispatch.events import (
     Event,
@@ -143,19 +145,12 @@ async def assign(uow: UnitOfWork, clock: Clock, seq: int, *, actor: str = "engin
         )
         if decision.action == "flag" or decision.worker_id is None:
             names = tuple(c.worker_id for c in decision.suggestions)
-            return await _flag(
-                uow, wo, now, decision.reason or NO_FEASIBLE_TECHNICIAN, names, actor
-            )
+            reason = decision.reason or NO_FEASIBLE_TECHNICIAN
+            return await _flag(uow, wo, now, reason, names, actor, waived=expl.waived)
         tech = decision.worker_id
         await uow.assignments.lock_technician(tech)
         view, routes = await day_view(uow, clock, view.day)  # fresh, now that we hold the lock
-        if engine:
-            placed = place(job, routes[tech], view.travel, view.depot, now=_now_on(view))
-        else:  # a baseline books where there is room, without the engine's other rules
-            found = policies.relaxed_place(
-                job, routes[tech], view.travel, view.depot, now=_now_on(view)
-            )
-            placed = found if found is not None else Exclusion(tech, "overlap", "no room")
+        placed = _place(job, routes[tech], view)
         if isinstance(placed, Exclusion):
             continue  # someone booked that slot meanwhile: choose again on the fresh day
         await uow.assignments.set_schedule(view.schedule(placed.route))
@@ -172,13 +167,32 @@ async def assign(uow: UnitOfWork, clock: Clock, seq: int, *, actor: str = "engin
     return await _flag(uow, wo, now, NO_FEASIBLE_TECHNICIAN, (), actor)
 
 
+def _place(job: Job, route: Route, view: DayView) -> Insertion | Exclusion:
+    """Where the job goes in this technician's day under the policy in force. The offer and
+    the acceptance must ask the same question: a baseline that offered a job under its own
+    looser rules, then checked the yes against the engine's, would withdraw and re-offer the
+    job to the same technician until they said no."""
+    if policies.current_name() == "engine":
+        return place(job, route, view.travel, view.depot, now=_now_on(view))
+    found = policies.relaxed_place(job, route, view.travel, view.depot, now=_now_on(view))
+    return found if found is not None else Exclusion(route.worker.id, "overlap", "no room")
+
+
 async def _flag(
-    uow: UnitOfWork, wo: WorkOrder, now: Any, reason: str, suggestions: tuple[str, ...], actor: str
+    uow: UnitOfWork,
+    wo: WorkOrder,
+    now: Any,
+    reason: str,
+    suggestions: tuple[str, ...],
+    actor: str,
+    *,
+    waived: str | None = None,
 ) -> list[Event]:
-    text = reason + (f"; suggestions: {', '.join(suggestions)}" if suggestions else "")
+    label = "suggestions" + (f" {RULE_LABELS.get(waived, waived)}" if waived else "")
+    text = reason + (f"; {label}: {', '.join(suggestions)}" if suggestions else "")
     wo.raise_flag(text, now, actor=actor)
     await uow.work_orders.save(wo)
-    return [JobFlagged(wo.seq, reason, suggestions)]
+    return [JobFlagged(wo.seq, reason, suggestions, waived)]
 
 
 async def accept(uow: UnitOfWork, clock: Clock, seq: int, tech_id: str, *, channel: str) -> Outcome:
@@ -209,9 +223,7 @@ async def accept(uow: UnitOfWork, clock: Clock, seq: int, tech_id: str, *, chann
     without = Route(
         route.worker, tuple(j for j in route.jobs if j is None or j.id != str(seq)), route.fixed
     )
-    placed = (
-        None if job is None else place(job, without, view.travel, view.depot, now=_now_on(view))
-    )
+    placed = None if job is None else _place(job, without, view)
     if placed is None or isinstance(placed, Exclusion):
         await uow.assignments.close_offer(offer.id, "withdrawn", now, "no longer fits the day")
         wo.transition(
@@ -445,4 +457,5 @@ def explanation_json(expl: Explanation, view: DayView) -> dict[str, Any]:
         ],
         "unranked": list(expl.unranked),
         "why_none": expl.reason,
+        "waived": expl.waived,
     }

@@ -34,6 +34,7 @@ class JobFlagged:
     seq: int
     reason: str
     suggestions: tuple[str, ...]  # technician ids, best first
+    waived: str | None = None  # the rule the suggestions break (nobody passes them all)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,15 +6,17 @@ violation by giving a reason, and the override and its author go in the timeline
 
 from __future__ import annotations
 
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from dispatch.assignment import Outcome, assign, day_view, unassign
 from dispatch.clock import Clock
 from dispatch.engine.choose import place
 from dispatch.engine.model import Exclusion, Route
-from dispatch.engine.rules import RULE_LABELS
+from dispatch.engine.rules import RULE_LABELS, TERRITORY
 from dispatch.events import Event, JobAssigned, OfferWithdrawn
 from dispatch.planning import plan_day_of
+from dispatch.policies import relaxed_place
 from dispatch.ports import UnitOfWork
 from dispatch.sla import sla_due
 from dispatch.workorder import STARTED, Status
@@ -80,6 +82,15 @@ async def assign_to(
         )
     elif wo.status is not Status.READY:
         wo.transition(Status.READY, now, actor=actor, channel=channel, why="dispatcher override")
+    if isinstance(placed, Exclusion) and route is not None:
+        # Overridden, the job still takes its place in the day, so the technician's plan and
+        # the customer's window say when: by every other rule when only the territory is
+        # waived, else wherever there is room; failing both it stays unscheduled.
+        at = view.now_minutes
+        if placed.rule == TERRITORY:
+            placed = place(replace(job, territory=None), route, view.travel, view.depot, now=at)
+        if isinstance(placed, Exclusion):
+            placed = relaxed_place(job, route, view.travel, view.depot, now=at) or placed
     if not isinstance(placed, Exclusion):
         await uow.assignments.set_schedule(view.schedule(placed.route))
     wo.technician_id = tech_id
@@ -179,8 +190,23 @@ async def cancel(
 
 async def approve(uow: UnitOfWork, clock: Clock, seq: int, *, actor: str, channel: str) -> Outcome:
     """`/approve`: accept the engine's suggestion for a flagged job (assign its best pick)."""
-    decision = await uow.assignments.latest_decision(seq)
-    chosen = (decision or {}).get("chosen")
-    if not chosen:
-        return Outcome(False, f"There is no suggestion for WO-{seq} to approve.")
-    return await assign_to(uow, clock, seq, str(chosen["technician"]), actor=actor, channel=channel)
+    decision = await uow.assignments.latest_decision(seq) or {}
+    chosen = decision.get("chosen")
+    if chosen:
+        return await assign_to(
+            uow, clock, seq, str(chosen["technician"]), actor=actor, channel=channel
+        )
+    waived = decision.get("waived")
+    suggested = decision.get("runners_up") or []
+    if waived and suggested:  # nobody fits every rule: approving is the override
+        label = RULE_LABELS.get(str(waived), str(waived))
+        return await assign_to(
+            uow,
+            clock,
+            seq,
+            str(suggested[0]["technician"]),
+            actor=actor,
+            channel=channel,
+            override=f"approved the engine's suggestion ({label})",
+        )
+    return Outcome(False, f"There is no suggestion for WO-{seq} to approve.")

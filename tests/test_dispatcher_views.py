@@ -127,3 +127,21 @@ async def test_help_and_unknown_commands(product: Product) -> None:
     assert link.startswith(
         "Your board link (one use, 15 minutes): https://callout.example/board/login/"
     )
+
+
+async def test_why_and_approve_when_only_the_territory_stands_in_the_way(
+    product: Product,
+) -> None:
+    """Nobody who covers the south repairs appliances: the flag suggests who could go
+    anyway, /why says the suggestions break the territory, /approve is the override."""
+    p = product
+    south_home = "+15125550138"  # C019 Carlos Mendoza, one site in 78744
+    await say(p, south_home, "my dryer stopped heating, no rush")
+    why = await say(p, DANA, "/why WO-1001")
+    assert "Nobody chosen: no_feasible_technician" in why
+    assert "Nobody fits every rule. Suggested, outside their territory;" in why
+    assert "Runner-up T06 Priya" in why or "Runner-up T10" in why
+    approved = await say(p, DANA, "/approve WO-1001")
+    assert approved.startswith("WO-1001 assigned to "), approved
+    why = await say(p, DANA, "/why WO-1001")
+    assert "Overrode: outside their territory." in why

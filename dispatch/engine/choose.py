@@ -29,6 +29,7 @@ from dispatch.engine.model import (
 from dispatch.engine.routing import Insertion
 from dispatch.engine.rules import (
     DECLINED,
+    TERRITORY,
     route_insertion,
     route_precheck,
     route_rules,
@@ -154,6 +155,8 @@ def choose(
     if not candidates:
         declined_any = any(e.rule == DECLINED for e in excluded)
         reason = ALL_OFFERS_DECLINED if declined_any else NO_FEASIBLE_TECHNICIAN
+        if not declined_any and any(e.rule == TERRITORY for e in excluded):
+            return _outside_territory(job, routes, travel, depot, weights, now, tuple(excluded))
     return Explanation(
         job.id,
         candidates[0] if candidates else None,
@@ -161,6 +164,30 @@ def choose(
         tuple(excluded),
         reason,
         tuple(sorted(unranked)),
+    )
+
+
+def _outside_territory(
+    job: Job,
+    routes: Sequence[Route],
+    travel: TravelTime,
+    depot: Depot | None,
+    weights: Mapping[str, float],
+    now: Time | None,
+    excluded: tuple[Exclusion, ...],
+) -> Explanation:
+    """Nobody who covers the job's territory can take it: rank everyone else by the same
+    rules and objectives with only the territory waived, as suggestions for a dispatcher.
+    Nothing is chosen, so nothing is offered without a person deciding."""
+    stretch = choose(replace(job, territory=None), routes, travel, depot, weights, now=now)
+    top = ((stretch.chosen,) if stretch.chosen is not None else ()) + stretch.runners_up
+    return Explanation(
+        job.id,
+        None,
+        top[:RUNNERS_UP],
+        excluded,
+        NO_FEASIBLE_TECHNICIAN,
+        waived=TERRITORY if top else None,
     )
 
 

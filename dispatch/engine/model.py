@@ -139,6 +139,9 @@ class Explanation:
     # Passed every rule checkable without the insertion search, but could not have beaten
     # the runners-up even at best, so their day was not searched (ranked lower, not excluded).
     unranked: tuple[str, ...] = ()
+    # Nobody passes every rule, and the runners-up are suggestions that break this one (a
+    # dispatcher may send them anyway, as an override that names the rule).
+    waived: str | None = None
 
 
 def prefix_min(values: Sequence[float]) -> list[float]:

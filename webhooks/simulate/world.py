@@ -1,7 +1,8 @@
 """The simulated world around the product: customers who write and answer, technicians who
-take offers, drive and work, a dispatcher who approves flagged jobs. Every action is a
-message on the simulator channel through `bot.inbound.receive`, or a dispatcher service
-call; what people see is read back from the delivered outbox."""
+take offers, drive and work, a dispatcher who approves flagged jobs (never overriding a
+company rule). Every action is a message on the simulator channel through
+`bot.inbound.receive`, or a dispatcher service call; what people see is read back from the
+delivered outbox."""
 
 from __future__ import annotations
 
@@ -386,6 +387,9 @@ class Simulation:
                     return
                 if wo.status not in (Status.READY, Status.NEW):
                     return
+                decision = await uow.assignments.latest_decision(wo.seq) or {}
+                if decision.get("waived"):
+                    return  # approving would break a company rule: a person's call, not ours
                 outcome = await approve(
                     uow, self.clock, wo.seq, actor="dispatcher:sim", channel="sim"
                 )
