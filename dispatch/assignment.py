@@ -121,14 +121,7 @@ async def assign(uow: UnitOfWork, clock: Clock, seq: int, *, actor: str = "engin
             declined=declined,
         )
         if expl.chosen is None and declined:
-            expl = Explanation(
-                expl.job_id,
-                None,
-                expl.runners_up,
-                expl.excluded,
-                ALL_OFFERS_DECLINED,
-                expl.unranked,
-            )
+            expl = replace(expl, reason=ALL_OFFERS_DECLINED)
         engine = policies.current_name() == "engine"
         if engine and job.priority == 1 and needs_bump(job, expl):
             bumped = await _bump(uow, clock, view, routes, wo, actor, declined)
@@ -202,6 +195,21 @@ async def accept(uow: UnitOfWork, clock: Clock, seq: int, tech_id: str, *, chann
     wo = await uow.work_orders.get(seq, lock=True)
     offer = await uow.assignments.live_offer(seq)
     number = f"WO-{seq}"
+    first: list[Event] = []
+    if (
+        wo is not None
+        and offer is not None
+        and offer.technician_id != tech_id
+        and await _expired_for(uow, wo, tech_id)
+    ):
+        # Their offer expired and went on to the next candidate, who has not answered yet:
+        # a yes in hand beats an offer still open, so the job comes back for this yes.
+        other = offer.technician_id
+        await uow.assignments.close_offer(offer.id, "withdrawn", now, f"{tech_id} said yes first")
+        await uow.assignments.clear_schedule(seq)
+        wo.transition(Status.READY, now, why=f"{tech_id} answered the expired offer first")
+        first.append(OfferWithdrawn(seq, other, "another technician took it"))
+        offer = None
     if wo is not None and offer is None and await _late_yes(uow, wo, tech_id):
         # Their offer expired and nobody took the job since: the first yes still counts.
         offer = await uow.assignments.create_offer(seq, tech_id, now, now + LATE_YES, now)
@@ -234,7 +242,7 @@ async def accept(uow: UnitOfWork, clock: Clock, seq: int, tech_id: str, *, chann
             why="the offer no longer fits the technician's day",
         )
         await uow.work_orders.save(wo)
-        events = await assign(uow, clock, seq)
+        events = [*first, *await assign(uow, clock, seq)]
         return Outcome(
             False, f"{number} no longer fits your day, so it went back to dispatch.", tuple(events)
         )
@@ -248,16 +256,19 @@ async def accept(uow: UnitOfWork, clock: Clock, seq: int, tech_id: str, *, chann
     )
     await uow.work_orders.save(wo)
     planned = await uow.assignments.planned(seq)
-    return Outcome(
-        True, f"{number} is yours.", (JobAssigned(seq, tech_id, planned[0] if planned else None),)
-    )
+    assigned = JobAssigned(seq, tech_id, planned[0] if planned else None)
+    return Outcome(True, f"{number} is yours.", (*first, assigned))
 
 
 async def _late_yes(uow: UnitOfWork, wo: WorkOrder, tech_id: str) -> bool:
     """A yes after the offer expired still takes the job when nobody holds it: it went back
-    to the queue (every candidate silent or declined) rather than to someone else."""
-    if wo.status is not Status.READY:
-        return False
+    to the queue (every candidate silent or declined), or on to a candidate who has not
+    answered (that offer is withdrawn first), rather than to someone who took it."""
+    return wo.status is Status.READY and await _expired_for(uow, wo, tech_id)
+
+
+async def _expired_for(uow: UnitOfWork, wo: WorkOrder, tech_id: str) -> bool:
+    """Whether this technician's last offer of the job expired unanswered."""
     mine = [o for o in await uow.assignments.offers_of(wo.seq) if o.technician_id == tech_id]
     return bool(mine) and max(mine, key=lambda o: o.id).status == "expired"
 

@@ -2,8 +2,8 @@
 
 `engine` is the product's choice (every hard rule, weighted objectives). The two baselines
 are what a company without the product does: `first_free` (whoever with the skill can be
-there first) and `nearest` (the nearest technician with the skill, no other rule). Both still
-need a gap in the technician's day, or they could not book the job at all.
+there first) and `nearest` (the nearest technician with the skill, no other rule). Both add
+the job to the end of the technician's queue, and it has to fit in the day.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dispatch.engine.model import (
     TravelTime,
     Window,
 )
-from dispatch.engine.routing import Insertion, best_insertion
+from dispatch.engine.routing import Insertion, evaluate
 
 
 class Policy(Protocol):
@@ -93,8 +93,10 @@ def _baseline(score_by: str) -> Policy:
 def relaxed_place(
     job: Job, route: Route, travel: TravelTime, depot: Depot | None, *, now: Time | None = None
 ) -> Insertion | None:
-    """Where a baseline puts the job: only the day's room counts, not the engine's rules
-    about tools, parts, territory or certifications."""
+    """Where a baseline puts the job: at the end of the technician's queue, as a dispatcher
+    without a planner does, if the day still has room for it. Only the day's room counts,
+    not the engine's rules about tools, parts, territory or certifications, and nothing is
+    re-ordered: no cheapest position, no SLA-aware one."""
     start = job.window.start if now is None else max(now, job.window.start)
     relaxed = Job(
         id=job.id,
@@ -102,13 +104,25 @@ def relaxed_place(
         window=Window(start, max(start, job.window.end)),
         duration=job.duration,
     )
-    worker = replace(route.worker, tools=route.worker.tools | job.tools)
-    found = best_insertion(Route(worker, route.jobs, route.fixed), relaxed, travel, depot)
-    if found is None:
+    booked = [j for j in route.jobs if j is not None]
+    worker = replace(
+        route.worker,
+        tools=route.worker.tools.union(*(j.tools for j in booked)),
+        stock={p: 1_000_000 for j in booked for p in j.parts},  # nobody counts the van
+    )
+    if not worker.available:
         return None
-    jobs = list(found.route.jobs)
-    jobs[found.position] = job
-    return replace(found, route=Route(route.worker, tuple(jobs), route.fixed))
+    before = evaluate(Route(worker, route.jobs, route.fixed), travel, depot)
+    after = evaluate(Route(worker, (*route.jobs, relaxed), route.fixed), travel, depot)
+    if before is None or after is None:
+        return None
+    return Insertion(
+        Route(route.worker, (*route.jobs, job), route.fixed),
+        len(route.jobs),
+        after.stops[-1].arrival,
+        after.travel - before.travel,
+        after.duration - before.duration,
+    )
 
 
 POLICIES: dict[str, Policy] = {

@@ -94,11 +94,14 @@ async def test_an_unanswered_offer_expires_to_the_next_candidate(product: Produc
     first_after, second = await offers(p)
     assert first_after.status == "expired"
     assert second.technician_id != first.technician_id
-    _, late = await p.sms(phone_of(first.technician_id), "A 1001")
-    assert reply(late) == "WO-1001 is not offered to you (any more)."
     [withdrawn] = await outbox(p, "message")
     assert withdrawn.payload["text"] == "The offer for WO-1001 was withdrawn: no answer in time."
     assert (await wo_row(p)).status == "offered"
+    _, taken = await p.sms(phone_of(second.technician_id), "A 1001")
+    assert reply(taken) == "WO-1001 is yours.\nReply ON MY WAY."
+    _, late = await p.sms(phone_of(first.technician_id), "A 1001")
+    assert reply(late) == "WO-1001 is not offered to you (any more)."
+    assert (await wo_row(p)).technician_id == second.technician_id
 
 
 async def test_wrong_and_stale_replies_get_an_answer_and_change_nothing(product: Product) -> None:

@@ -7,7 +7,16 @@ from datetime import timedelta
 from bot.timers import sweep
 from dispatch.assignment import expire_offer, offer_to, unassign
 from tests.channel_app import Product
-from tests.test_assignment_flow import KNOWN, REQUEST, offers, phone_of, reply, wo_row
+from tests.test_assignment_flow import (
+    KNOWN,
+    ONE_SITE,
+    REQUEST,
+    offers,
+    outbox,
+    phone_of,
+    reply,
+    wo_row,
+)
 from webhooks.app import SERVICES
 
 
@@ -27,13 +36,43 @@ async def test_a_late_yes_takes_the_job_nobody_else_holds(product: Product) -> N
     [expired] = await offers(p)
     assert expired.status == "expired"
     waiting = await wo_row(p)
-    assert (waiting.status, waiting.flag_reason) == ("ready", "all_offers_declined")
+    # Nobody else in the territory: the flag suggests who could go from outside it.
+    assert (waiting.status, waiting.flag_reason) == (
+        "ready",
+        "all_offers_declined; suggestions outside their territory: T04",
+    )
     _, late = await p.sms(phone_of(first.technician_id), "A 1001")
     assert reply(late) == "WO-1001 is yours.\nReply ON MY WAY."
     wo = await wo_row(p)
     assert (wo.status, wo.technician_id, wo.flag_reason) == ("assigned", first.technician_id, None)
     assert wo.planned_start is not None
     assert [o.status for o in await offers(p)] == ["expired", "accepted"]
+
+
+async def test_a_late_yes_beats_the_next_offer_nobody_answered_yet(product: Product) -> None:
+    """The first offer expired and went on to the next candidate; the first technician's yes
+    then arrives before the second one answers: the yes in hand takes the job, and the
+    second offer is withdrawn (and its technician told)."""
+    p = product
+    await p.sms(ONE_SITE, "toilet is leaking at the base, please come today")
+    [first] = await offers(p)
+    await _expire_all(p)
+    expired, second = await offers(p)
+    assert (expired.status, second.status) == ("expired", "live")
+    assert second.technician_id != first.technician_id
+    _, late = await p.sms(phone_of(first.technician_id), "A 1001")
+    assert reply(late) == "WO-1001 is yours.\nReply ON MY WAY."
+    wo = await wo_row(p)
+    assert (wo.status, wo.technician_id) == ("assigned", first.technician_id)
+    assert [o.status for o in await offers(p)] == ["expired", "withdrawn", "accepted"]
+    told = [
+        m.payload.get("text")
+        for m in await outbox(p, "message")
+        if m.recipient == phone_of(second.technician_id)
+    ]
+    assert told == ["The offer for WO-1001 was withdrawn: another technician took it."]
+    _, too_late = await p.sms(phone_of(second.technician_id), "A 1001")
+    assert reply(too_late) == "WO-1001 is not offered to you (any more)."
 
 
 async def test_a_yes_after_declining_does_not_take_the_job(product: Product) -> None:

@@ -97,6 +97,39 @@ def test_best_insertion_picks_the_cheapest_position() -> None:
     assert ins.arrival == pytest.approx(21)  # leaves a (at 10, 1 on site) at 11
 
 
+def test_an_urgent_job_goes_where_it_is_reached_in_time_not_where_it_drives_least() -> None:
+    # Cheapest is just after the far job; its SLA falls due long before that job is done.
+    route = Route(worker(), (job("a", 10), job("far", 50, dur=60)))
+    near_far = Job("n", Point(50, 10), Window(0, 1000), 10)
+    cheap = best_insertion(route, near_far, euclidean, None)
+    assert cheap is not None and cheap.position == 2
+    urgent = replace(near_far, priority=1, sla_due=80.0)
+    ins = best_insertion(route, urgent, euclidean, None)
+    assert ins is not None and ins.position == 1
+    assert ins.arrival < 80 - 20  # with the planning buffer to spare
+    assert ins.others_sla == 0.0  # the far job has no SLA to lose
+
+
+def test_an_insertion_keeps_the_booked_jobs_promises_before_its_own_routine_one() -> None:
+    # A P2 booked at 10 is due by 100; a P3 job on the way costs less before it, but would
+    # make the P2 late: it goes after, where nobody's SLA breaks.
+    booked = job("p2", 10, dur=0, priority=2, sla_due=100.0)
+    route = Route(worker(), (booked,))
+    detour = job("p3", 60, dur=60, priority=3, sla_due=5000.0)
+    before = evaluate(Route(route.worker, (detour, booked)), euclidean, None)
+    assert before is not None and before.stops[1].arrival > 100  # late if it went first
+    ins = best_insertion(route, detour, euclidean, None)
+    assert ins is not None and ins.route.jobs == (booked, detour)
+
+
+def test_a_job_already_planned_late_is_not_made_later_still() -> None:
+    late = job("late", 10, dur=0, priority=2, sla_due=5.0)  # reached at 10: late already
+    route = Route(worker(), (late,))
+    new = job("n", 2, dur=30, priority=3)  # cheapest before it, on the way out
+    ins = best_insertion(route, new, euclidean, None)
+    assert ins is not None and ins.route.jobs == (late, new)
+
+
 def test_best_insertion_refuses_what_fits_nowhere() -> None:
     route = Route(worker(), (job("a", 10, 0, 20, dur=10),))
     assert best_insertion(route, job("late", 50, 0, 40), euclidean, None) is None

@@ -141,7 +141,11 @@ def choose(
         # The routes start their day at shift start; no one arrives before `now` though.
         arrival = found.arrival if now is None else max(found.arrival, now)
         factors = dict(static)
-        factors.update(obj.dynamic_factors(planned, arrival, found.added_travel, weights, ctx))
+        factors.update(
+            obj.dynamic_factors(
+                planned, arrival, found.added_travel, weights, ctx, found.others_sla
+            )
+        )
         factors = obj.ordered(factors)
         score = sum(factors.values())
         insort(best_scores, score)
@@ -155,8 +159,10 @@ def choose(
     if not candidates:
         declined_any = any(e.rule == DECLINED for e in excluded)
         reason = ALL_OFFERS_DECLINED if declined_any else NO_FEASIBLE_TECHNICIAN
-        if not declined_any and any(e.rule == TERRITORY for e in excluded):
-            return _outside_territory(job, routes, travel, depot, weights, now, tuple(excluded))
+        if any(e.rule == TERRITORY for e in excluded):
+            return _outside_territory(
+                job, routes, travel, depot, weights, now, declined, tuple(excluded), reason
+            )
     return Explanation(
         job.id,
         candidates[0] if candidates else None,
@@ -174,19 +180,24 @@ def _outside_territory(
     depot: Depot | None,
     weights: Mapping[str, float],
     now: Time | None,
+    declined: frozenset[str],
     excluded: tuple[Exclusion, ...],
+    reason: str,
 ) -> Explanation:
-    """Nobody who covers the job's territory can take it: rank everyone else by the same
-    rules and objectives with only the territory waived, as suggestions for a dispatcher.
-    Nothing is chosen, so nothing is offered without a person deciding."""
-    stretch = choose(replace(job, territory=None), routes, travel, depot, weights, now=now)
+    """Nobody who covers the job's territory can take it (or all who could declined): rank
+    everyone else who has not declined by the same rules and objectives with only the
+    territory waived, as suggestions for a dispatcher. Nothing is chosen, so nothing is
+    offered without a person deciding."""
+    stretch = choose(
+        replace(job, territory=None), routes, travel, depot, weights, now=now, declined=declined
+    )
     top = ((stretch.chosen,) if stretch.chosen is not None else ()) + stretch.runners_up
     return Explanation(
         job.id,
         None,
         top[:RUNNERS_UP],
         excluded,
-        NO_FEASIBLE_TECHNICIAN,
+        reason,
         waived=TERRITORY if top else None,
     )
 

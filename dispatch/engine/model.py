@@ -144,6 +144,18 @@ class Explanation:
     waived: str | None = None
 
 
+SLA_MARGIN = 60.0  # minutes of slack below which an arrival starts to count as at risk
+SLA_LATE_FACTOR = 3.0  # each minute past the SLA counts this much more than lost slack
+
+
+def sla_penalty(job: Job, arrival: Time) -> float:
+    """Minutes of lost safety margin before the job's SLA is due; lateness counts extra."""
+    if job.sla_due is None:
+        return 0.0
+    slack = job.sla_due - arrival
+    return max(0.0, SLA_MARGIN - slack) + SLA_LATE_FACTOR * max(0.0, -slack)
+
+
 def prefix_min(values: Sequence[float]) -> list[float]:
     """out[i] = min(values[: i + 1]): the tightest slack up to each stop of a route."""
     return list(accumulate(values, min))

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from dispatch.company import DEFAULT_WEIGHTS
-from dispatch.engine.model import Job, Route, Time, Worker
+from dispatch.engine.model import Job, Route, Time, Worker, sla_penalty
 
 DRIVE_TIME = "drive_time"
 SLA_SLACK = "sla_slack"
@@ -27,8 +27,6 @@ PM_OVERDUE = "pm_overdue"
 
 OBJECTIVES: tuple[str, ...] = tuple(DEFAULT_WEIGHTS)
 
-SLA_MARGIN = 60.0  # minutes of slack below which an arrival starts to count as at risk
-SLA_LATE_FACTOR = 3.0  # each minute past the SLA counts this much more than lost slack
 PREFERRED_BONUS = 30.0  # the customer's preferred technician is worth half an hour's drive
 FAMILIARITY_BONUS = 20.0
 LEVEL_MINUTES = 15.0  # per skill level above what the job needs
@@ -86,14 +84,6 @@ def static_factors(
     }
 
 
-def sla_penalty(job: Job, arrival: Time) -> float:
-    """Minutes of lost safety margin; lateness counts extra."""
-    if job.sla_due is None:
-        return 0.0
-    slack = job.sla_due - arrival
-    return max(0.0, SLA_MARGIN - slack) + SLA_LATE_FACTOR * max(0.0, -slack)
-
-
 def urgency_factors(job: Job) -> tuple[float, float]:
     """How much more each minute of delay counts for VIP/contract and overdue PM jobs."""
     vip = (VIP_FACTOR if job.vip else 0.0) + (CONTRACT_FACTOR if job.contract else 0.0)
@@ -107,13 +97,16 @@ def dynamic_factors(
     added_travel: Time,
     weights: Mapping[str, float],
     ctx: Context,
+    others_sla: Time = 0.0,
 ) -> dict[str, float]:
-    """The objectives that depend on where the job lands in the route, weighted."""
+    """The objectives that depend on where the job lands in the route, weighted. The SLA
+    objective adds what the insertion costs the booked jobs it pushes later (`others_sla`,
+    in the same minutes as `sla_penalty`)."""
     delay = max(0.0, max(arrival, job.window.start) - ctx.reference)
     vip, pm = urgency_factors(job)
     return {
         DRIVE_TIME: weight(weights, DRIVE_TIME) * added_travel,
-        SLA_SLACK: weight(weights, SLA_SLACK) * sla_penalty(job, arrival),
+        SLA_SLACK: weight(weights, SLA_SLACK) * (sla_penalty(job, arrival) + others_sla),
         EARLIEST: weight(weights, EARLIEST) * EARLIEST_BY_PRIORITY.get(job.priority, 0.25) * delay,
         VIP_CONTRACT: weight(weights, VIP_CONTRACT) * vip * delay,
         PM_OVERDUE: weight(weights, PM_OVERDUE) * pm * delay,

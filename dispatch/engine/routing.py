@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from dispatch.engine.model import (
+    SLA_LATE_FACTOR,
+    SLA_MARGIN,
     Depot,
     Job,
     Point,
@@ -27,12 +29,16 @@ from dispatch.engine.model import (
     TravelTime,
     Worker,
     prefix_min,
+    sla_penalty,
     suffix_min,
 )
 
 EPS = 1e-9  # tolerance on window ends, as in the TRSP reference code
 INF = float("inf")
-UNDECIDED = (INF, INF, INF)
+UNDECIDED = (0, INF, INF, INF, 0.0)
+# A plan that reaches a job less than this before its SLA is due counts as breaking it:
+# the true day runs later than the plan (traffic, overruns).
+SLA_BUFFER = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +60,13 @@ class Insertion:
     arrival: Time
     added_travel: Time
     added_duration: Time
+    others_sla: Time = 0.0  # `sla_penalty` added to the booked job the insertion hurts most
+
+
+def sla_weight(job: Job) -> int:
+    """How much breaking this job's SLA counts when placing jobs: a P1's outweighs any number
+    of P2s' in one route, and so on down (a route holds fewer than 10 jobs of a priority)."""
+    return int(10 ** (4 - min(4, max(1, job.priority))))
 
 
 def covers(worker: Worker, job: Job) -> bool:
@@ -130,6 +143,7 @@ class _State:
         "pts",
         "route",
         "sg",
+        "sla",
         "travel",
         "used_before_depot",
         "waiting",
@@ -144,6 +158,11 @@ class _State:
         depart = [s0]
         cum_w = [0.0, 0.0]  # waits at nodes 1..i-1
         g: list[float] = [INF]  # window end − arrival + waiting before (node 0: none)
+        # The same for SLA due times, one pair of rows per priority: the slack to the due
+        # time (none left for a job planned late: it must not be made later still) and to
+        # the safety margin before it.
+        h: dict[int, tuple[list[float], list[float]]] = {}
+        nodes = len(route.jobs) + 2
         self.depot_at = -1  # index in route.jobs
         used: dict[str, int] = {}
         total = 0.0
@@ -162,6 +181,11 @@ class _State:
             total += leg
             arr = t + leg
             g.append(we - arr + cum_w[-1])
+            due = None if entry is None else entry.sla_due
+            if entry is not None and due is not None:
+                to_due, to_margin = h.setdefault(sla_weight(entry), ([INF] * nodes, [INF] * nodes))
+                to_due[len(pts)] = max(0.0, due - SLA_BUFFER - arr) + cum_w[-1]
+                to_margin[len(pts)] = max(0.0, due - SLA_MARGIN - arr) + cum_w[-1]
             wait = ws - arr if ws > arr else 0.0
             cum_w.append(cum_w[-1] + wait)
             t = arr + wait + dur
@@ -175,6 +199,7 @@ class _State:
         a.append(a_end)
         depart.append(a_end)
         g.append(w.shift.end - a_end + cum_w[-1])
+        self.sla = [(w, suffix_min(d), suffix_min(m)) for w, (d, m) in sorted(h.items())]
         sg = suffix_min(g)
         pf = prefix_min(g)
         self.pts = pts
@@ -211,9 +236,15 @@ def _try_segment(
     segment: Sequence[tuple[Point, float, float, float]],
     travel: TravelTime,
     s0: Time,
-) -> tuple[float, float, float] | None:
-    """Insert `segment` between nodes p and p+1: (added duration, added travel, arrival of
-    the last segment node) or None if a window or the shift breaks."""
+    due: Time | None = None,
+    own_weight: int = 0,
+) -> tuple[int, float, float, float, float] | None:
+    """Insert `segment` between nodes p and p+1: (SLAs broken, added duration, added travel,
+    arrival of the last segment node, `sla_penalty` added to the booked job hurt most) or
+    None if a window or the shift breaks. SLAs broken
+    weighs (`sla_weight`) the new job if it arrives after `due`, and each priority of which
+    a booked job would now arrive after its due time, or later than planned if it was late
+    already."""
     n = p + 1
     t = st.depart[p]
     prev = st.pts[p]
@@ -244,21 +275,35 @@ def _try_segment(
         return None
     if delta < 0.0:
         return UNDECIDED  # a shortcut (non-metric travel): the caller schedules it in full
+    broken = 0
+    others = 0.0
+    for weight, to_due, to_margin in st.sla:
+        late = delta - (to_due[n] - st.cum_w[n])
+        if late > EPS:
+            broken += weight
+        risk = delta - (to_margin[n] - st.cum_w[n])
+        if risk > EPS:
+            others = max(others, risk + (SLA_LATE_FACTOR - 1.0) * max(0.0, late))
+    if due is not None and arr > due - SLA_BUFFER + EPS:
+        broken += own_weight
     w_suf = st.waiting - st.cum_w[n]
     d_end = delta - w_suf if delta > w_suf else 0.0
     waiting = w_pre + w_seg + w_suf - (delta - d_end)
     slack = min(st.pf[p], f_seg, st.sg[n] + w_seg - delta)
     end = st.a[-1] + d_end
     duration = max(end, s0) - (s0 + min(slack, waiting))
-    return duration - st.duration, added, arr
+    return broken, duration - st.duration, added, arr, others
 
 
 def best_insertion(
     route: Route, job: Job, travel: TravelTime, depot: Depot | None
 ) -> Insertion | None:
-    """The cheapest feasible position for `job` after the route's fixed prefix (least added
-    working time, then least added travel), with a depot stop just before it when the
-    worker's tools or stock fall short and the route has none. None if nowhere fits."""
+    """The best feasible position for `job` after the route's fixed prefix, with a depot
+    stop just before it when the worker's tools or stock fall short and the route has none.
+    Best is fewest SLAs broken (the job's own, and any booked job's that was planned in
+    time), then least added working time, then least added travel: an urgent job goes where
+    it can still be reached in time, even if a later place would drive less. None if nowhere
+    fits."""
     w = route.worker
     if not w.available:
         return None
@@ -274,7 +319,7 @@ def best_insertion(
         if depot is not None and st.depot_at < 0 and not own
         else None
     )
-    best: tuple[float, float, int, float, bool] | None = None  # cost, travel, k, arrival, depot
+    best: tuple[int, float, float, int, float, bool, float] | None = None
     m = len(route.jobs)
     for k in range(route.fixed, m + 1):  # job goes between nodes k and k+1
         if own or (0 <= st.depot_at < k):
@@ -285,20 +330,20 @@ def best_insertion(
             with_depot = True
         if seg is None:
             continue
-        res = _try_segment(st, k, seg, travel, s0)
+        res = _try_segment(st, k, seg, travel, s0, job.sla_due, sla_weight(job))
         if res is UNDECIDED:
-            res = _exact(route, k, job, with_depot, travel, depot, st.duration, st.travel)
+            res = _exact(route, k, job, with_depot, travel, depot, st)
         if res is None:
             continue
-        if best is None or (res[0], res[1]) < (best[0], best[1]):
-            best = (res[0], res[1], k, res[2], with_depot)
+        if best is None or res[:3] < best[:3]:
+            best = (*res[:3], k, res[3], with_depot, res[4])
     if best is None:
         return None
-    cost, added_travel, k, arrival, with_depot = best
+    _, cost, added_travel, k, arrival, with_depot, others = best
     insert: tuple[Job | None, ...] = (None, job) if with_depot else (job,)
     jobs = (*route.jobs[:k], *insert, *route.jobs[k:])
     new = Route(route.worker, jobs, route.fixed)
-    return Insertion(new, k + len(insert) - 1, arrival, added_travel, cost)
+    return Insertion(new, k + len(insert) - 1, arrival, added_travel, cost, others)
 
 
 def _exact(
@@ -308,17 +353,39 @@ def _exact(
     with_depot: bool,
     travel: TravelTime,
     depot: Depot | None,
-    duration: Time,
-    travel_total: Time,
-) -> tuple[float, float, float] | None:
+    st: _State,
+) -> tuple[int, float, float, float, float] | None:
     """Full schedule of one candidate: the fallback when the incremental test can't decide."""
     insert: tuple[Job | None, ...] = (None, job) if with_depot else (job,)
     jobs = (*route.jobs[:k], *insert, *route.jobs[k:])
     timing = evaluate(Route(route.worker, jobs, route.fixed), travel, depot)
     if timing is None:
         return None
+    at = k + len(insert) - 1
+    before = {j.id: st.a[i + 1] for i, j in enumerate(route.jobs) if j is not None}
+    broken: dict[int, int] = {}  # as `_try_segment`: each priority once, the job on its own
+    own = 0
+    others = 0.0
+    for i, stop in enumerate(timing.stops):
+        due = None if stop.job is None else stop.job.sla_due
+        if stop.job is None or due is None:
+            continue
+        if i != at:
+            was = before.get(stop.job.id, stop.arrival)
+            hurt = sla_penalty(stop.job, stop.arrival) - sla_penalty(stop.job, was)
+            others = max(others, hurt)
+        limit = due - SLA_BUFFER
+        limit = limit if i == at else max(limit, before.get(stop.job.id, limit))
+        if stop.arrival > limit + EPS:
+            weight = sla_weight(stop.job)
+            if i == at:
+                own = weight
+            else:
+                broken[weight] = weight
     return (
-        timing.duration - duration,
-        timing.travel - travel_total,
-        timing.stops[k + len(insert) - 1].arrival,
+        own + sum(broken.values()),
+        timing.duration - st.duration,
+        timing.travel - st.travel,
+        timing.stops[at].arrival,
+        others,
     )
