@@ -1,8 +1,9 @@
 """The simulated world around the product: customers who write and answer, technicians who
-take offers, drive and work, a dispatcher who approves flagged jobs (never overriding a
-company rule). Every action is a message on the simulator channel through
-`bot.inbound.receive`, or a dispatcher service call; what people see is read back from the
-delivered outbox."""
+take offers, drive and work, a dispatcher who approves what the engine suggests for a flagged
+job, as a person would rather than leave the customer waiting: a suggestion outside the
+technician's territory too, which `/approve` records as an override naming the rule. Every
+action is a message on the simulator channel through `bot.inbound.receive`, or a dispatcher
+service call; what people see is read back from the delivered outbox."""
 
 from __future__ import annotations
 
@@ -260,8 +261,9 @@ class Simulation:
         self.at(self.now + delay, f"{text} {tech.id}", self._say_action(tech.phone, text))
 
     async def _move_idle_technicians(self) -> None:
-        """Idle technicians set off for their next planned job (leaving in time for its
-        planned start, not before); one waiting to leave follows changes to their plan."""
+        """Idle technicians set off for their next planned job as soon as they are free (for
+        a job at a time the customer asked for, in time to arrive when it starts, not
+        before); one waiting to leave follows changes to their plan."""
         free = [t for t in self.techs.values() if t.phase in ("idle", "waiting") and not t.sick]
         if not free:
             return
@@ -273,6 +275,7 @@ class Simulation:
                         WorkOrderRow.seq,
                         WorkOrderRow.technician_id,
                         WorkOrderRow.planned_start,
+                        WorkOrderRow.wants_start,
                         SiteRow.lat,
                         SiteRow.lon,
                     )
@@ -286,12 +289,15 @@ class Simulation:
             if tech.free_at is not None and tech.free_at > now:
                 continue
             target = None
-            for seq, tech_id, planned, lat, lon in rows:
+            for seq, tech_id, planned, wants, lat, lon in rows:
                 planned = aware(planned) if planned is not None else now
                 if tech_id == tech.id and planned.astimezone(zone).date() == self.scenario.day:
                     site = Point(lat, lon) if lat is not None and lon is not None else None
                     minutes = self._drive_minutes(tech.place, site)
-                    target = (seq, site, max(now, planned - timedelta(minutes=minutes)))
+                    # Free now: off to the next job at once, but not to arrive before the
+                    # time its customer asked for.
+                    leave = now if wants is None else aware(wants) - timedelta(minutes=minutes)
+                    target = (seq, site, max(now, leave))
                     break
             if target is None:
                 if tech.phase == "waiting":
@@ -388,8 +394,8 @@ class Simulation:
                 if wo.status not in (Status.READY, Status.NEW):
                     return
                 decision = await uow.assignments.latest_decision(wo.seq) or {}
-                if decision.get("waived"):
-                    return  # approving would break a company rule: a person's call, not ours
+                if decision.get("waived") and self._can_wait(wo.priority, wo.sla_due_at):
+                    return  # routine work waits for the territory's own technicians
                 outcome = await approve(
                     uow, self.clock, wo.seq, actor="dispatcher:sim", channel="sim"
                 )
@@ -397,6 +403,14 @@ class Simulation:
                 await uow.commit()
 
         return act
+
+    def _can_wait(self, priority: str, due: datetime | None) -> bool:
+        """Routine work (P3, P4) not due today can wait for a technician of the territory;
+        urgent work, or work that would break its promise today, goes now."""
+        if priority in ("P1", "P2") or due is None:
+            return False
+        zone = ZoneInfo(self.company.settings.timezone)
+        return aware(due).astimezone(zone).date() > self.scenario.day
 
     def _event(self, e: TechEvent) -> Action:
         async def act() -> None:
