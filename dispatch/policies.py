@@ -1,8 +1,9 @@
 """Assignment policies behind one port, so scenario days can compare them on the same day.
 
 `engine` is the product's choice (every hard rule, weighted objectives). The two baselines
-are what a company without the product does: `first_free` (whoever with the skill can be
-there first) and `nearest` (the nearest technician with the skill, no other rule). Both add
+are what a company without the product does: `first_free` (whoever with the skill is free
+next, the first there among those free at once) and `nearest` (the nearest technician with
+the skill, no other rule). Both add
 the job to the end of the technician's queue, and it has to fit in the day.
 """
 
@@ -70,8 +71,12 @@ def _baseline(score_by: str) -> Policy:
             if found is None:
                 excluded.append(Exclusion(w.id, "overlap", "no room in the day"))
                 continue
-            distance = travel(w.start, job.at)
-            score = found.arrival if score_by == "arrival" else distance
+            if score_by == "free":
+                # When their queue is done: the arrival less the drive from the last job.
+                last = next((j.at for j in reversed(route.jobs) if j is not None), w.start)
+                score = found.arrival - travel(last, job.at)
+            else:
+                score = travel(w.start, job.at)
             candidates.append(
                 Candidate(
                     w.id,
@@ -82,7 +87,8 @@ def _baseline(score_by: str) -> Policy:
                     found.added_travel,
                 )
             )
-        candidates.sort(key=lambda c: (c.score, c.worker_id))
+        # Ties (several free at once) go to whoever gets there first.
+        candidates.sort(key=lambda c: (round(c.score, 6), c.arrival, c.worker_id))
         if not candidates:
             return Explanation(job.id, None, (), tuple(excluded), "no_feasible_technician")
         return Explanation(job.id, candidates[0], tuple(candidates[1:4]), tuple(excluded))
@@ -127,7 +133,7 @@ def relaxed_place(
 
 POLICIES: dict[str, Policy] = {
     "engine": choose,
-    "first_free": _baseline("arrival"),
+    "first_free": _baseline("free"),
     "nearest": _baseline("distance"),
 }
 _current: ContextVar[str] = ContextVar("assignment_policy", default="engine")
