@@ -3,8 +3,8 @@
 `engine` is the product's choice (every hard rule, weighted objectives). The two baselines
 are what a company without the product does: `first_free` (whoever with the skill is free
 next, the first there among those free at once) and `nearest` (the nearest technician with
-the skill, no other rule). Both add
-the job to the end of the technician's queue, and it has to fit in the day.
+the skill, no other rule). Both add the job to the end of the technician's queue, and it
+has to fit in the day.
 """
 
 from __future__ import annotations

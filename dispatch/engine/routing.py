@@ -241,10 +241,9 @@ def _try_segment(
 ) -> tuple[int, float, float, float, float] | None:
     """Insert `segment` between nodes p and p+1: (SLAs broken, added duration, added travel,
     arrival of the last segment node, `sla_penalty` added to the booked job hurt most) or
-    None if a window or the shift breaks. SLAs broken
-    weighs (`sla_weight`) the new job if it arrives after `due`, and each priority of which
-    a booked job would now arrive after its due time, or later than planned if it was late
-    already."""
+    None if a window or the shift breaks. SLAs broken weighs (`sla_weight`) the new job if
+    it arrives later than `SLA_BUFFER` before `due`, and each priority of which a booked job
+    would now do so too (or arrive later than planned, if it was late already)."""
     n = p + 1
     t = st.depart[p]
     prev = st.pts[p]
@@ -300,9 +299,10 @@ def best_insertion(
 ) -> Insertion | None:
     """The best feasible position for `job` after the route's fixed prefix, with a depot
     stop just before it when the worker's tools or stock fall short and the route has none.
-    Best is fewest SLAs broken (the job's own, and any booked job's that was planned in
-    time), then least added working time, then least added travel: an urgent job goes where
-    it can still be reached in time, even if a later place would drive less. None if nowhere
+    Best is fewest SLAs broken, weighted by priority (the job's own, and those of booked
+    jobs it pushes past their due time or, if planned late already, later still), then
+    least added working time, then least added travel: an urgent job goes where it can
+    still be reached in time, even if a later place would drive less. None if nowhere
     fits."""
     w = route.worker
     if not w.available:

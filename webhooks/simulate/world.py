@@ -1,7 +1,8 @@
 """The simulated world around the product: customers who write and answer, technicians who
 take offers, drive and work, a dispatcher who approves what the engine suggests for a flagged
 job, as a person would rather than leave the customer waiting: a suggestion outside the
-technician's territory too, which `/approve` records as an override naming the rule. Every
+technician's territory too (an override `/approve` records with the rule), for urgent work
+or work due today; routine work due later waits for the territory's own technicians. Every
 action is a message on the simulator channel through `bot.inbound.receive`, or a dispatcher
 service call; what people see is read back from the delivered outbox."""
 
