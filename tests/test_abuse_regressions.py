@@ -12,7 +12,7 @@ from sqlalchemy import select
 from storage.db import session_factory
 from storage.tables import InboundRow
 from storage.uow import SqlUnitOfWork
-from tests.channel_app import Product
+from tests.channel_app import PUBLIC, Product
 from tests.doubles.fixtures import TWILIO_FROM_NUMBER
 
 SUPERSCRIPT_TWO = "²"  # str.isdigit() says yes, int() raises ValueError
@@ -106,6 +106,37 @@ async def test_a_text_with_nul_is_handled_like_any_other(product: Product) -> No
         errors = (await conn.execute(select(InboundRow.error))).scalars().all()
     assert errors == [None]
     assert "WO-1001" in twiml
+
+
+@ON_POSTGRES
+@pytest.mark.parametrize("field", ["MessageSid", "From", "NumMedia"])
+async def test_nul_in_an_sms_field_other_than_the_body_is_a_400(
+    product: Product, field: str
+) -> None:
+    p = product
+    form = p.tw.inbound_sms_form("+15125550126", TWILIO_FROM_NUMBER, "sink clogged")
+    form[field] = form[field][:2] + "\x00" + form[field][2:]
+    status, _ = await p.post_sms_form(form)
+    assert status == 400
+    assert await p.count("inbound_messages") == 0
+
+
+@ON_POSTGRES
+@pytest.mark.parametrize("field", ["MessageSid", "MessageStatus", "ErrorCode"])
+async def test_nul_in_a_status_callback_is_a_400(product: Product, field: str) -> None:
+    p = product
+    form = {
+        "AccountSid": p.tw.account_sid,
+        "MessageSid": "SM" + "0" * 32,
+        "MessageStatus": "undelivered",
+        "ErrorCode": "30003",
+    }
+    form[field] = form[field][:2] + "\x00" + form[field][2:]
+    path = "/webhooks/twilio/status"
+    response = await p.client.post(
+        path, data=form, headers={"X-Twilio-Signature": p.tw.sign(PUBLIC + path, form)}
+    )
+    assert response.status == 400
 
 
 HUGE = 10**70

@@ -114,6 +114,11 @@ async def _twilio_form(
     url = services.settings.public_base_url + request.path_qs
     if not RequestValidator(token).validate(url, form, signature):
         return forbidden(services, channel)
+    # No database text column holds NUL: a message body loses it, any other field is refused.
+    if any("\x00" in k or ("\x00" in v and k != "Body") for k, v in form.items()):
+        return bad(services, channel, "a NUL character is not allowed")
+    if "Body" in form:
+        form["Body"] = form["Body"].replace("\x00", "")
     return form
 
 
