@@ -43,6 +43,12 @@ def _intake() -> dict[str, Any]:
     return dict(result)
 
 
+def _request() -> dict[str, Any]:
+    from tests.bench import bench_request
+
+    return bench_request.run()  # prints its lines as it goes
+
+
 def _load() -> dict[str, Any]:
     from tests.bench import bench_load
 
@@ -58,6 +64,7 @@ def _memory() -> dict[str, Any]:
 BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "choose": _choose,
     "intake": _intake,
+    "request": _request,
     "load": _load,
     "memory": _memory,
 }

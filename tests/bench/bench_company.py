@@ -18,18 +18,58 @@ SEED = 20261125
 LAT, LON = (30.15, 30.50), (-97.90, -97.60)
 STREETS = ("Oak", "Elm", "Cedar", "Lamar", "Guadalupe", "Burnet", "Manor", "Riverside")
 ZIPS = ("78701", "78702", "78703", "78704", "78705", "78723", "78745", "78751", "78757")
-ISSUES = (
-    "AC is blowing warm air and the house is at 84",
-    "kitchen sink drain is clogged and backing up",
-    "breaker keeps tripping when the dryer runs",
-    "garage door opener hums but the door will not move",
-    "water heater is leaking from the bottom",
-    "furnace makes a loud banging noise when it starts",
-    "outlet in the bathroom sparked and now nothing works",
-    "dishwasher is not draining, standing water inside",
-    "toilet keeps running all night",
-    "thermostat screen is blank, no heat or cooling",
-)
+# What a customer writes, per skill of the demo company: each matches that skill's keywords,
+# none names an address (the customer's one site is the place) and none is an emergency.
+PROBLEMS: dict[str, tuple[str, ...]] = {
+    "hvac": (
+        "the AC is blowing warm air and the house is at 84",
+        "the furnace makes a loud banging noise when it starts",
+        "the thermostat screen is blank, no heat or cooling",
+        "the heat pump runs all day and the house is not cooling",
+    ),
+    "plumbing": (
+        "the kitchen sink drain is clogged and backing up",
+        "the water heater is leaking from the bottom",
+        "the toilet keeps running all night",
+        "a faucet in the guest bath is dripping nonstop",
+    ),
+    "electrical": (
+        "the breaker keeps tripping when the microwave and kettle run",
+        "lights flickering in the hallway every evening",
+        "a light switch in the den does nothing now",
+        "the gfci in the garage will not reset",
+    ),
+    "appliance": (
+        "the dishwasher is not draining, standing water inside",
+        "the washing machine wont spin at the end of the cycle",
+        "the fridge is not keeping anything cold",
+        "the oven takes an hour to heat up",
+    ),
+    "garage_door": (
+        "the garage door opener hums but the door will not move",
+        "the garage door is off track on one side",
+        "a broken spring on the garage door, it slammed shut",
+    ),
+    "refrigeration": (
+        "the walk in cooler is not holding temp, it reads 48",
+        "the ice machine stopped making ice overnight",
+        "the reach-in by the prep table is warm",
+    ),
+    "fire_safety": (
+        "a smoke detector upstairs keeps chirping",
+        "the fire extinguisher tags expired, need a fire inspection",
+        "the backflow test is due this month",
+    ),
+    "general_handyman": (
+        "there is a hole in the wall behind the door, needs drywall",
+        "the back door is sticking and wont latch",
+        "need a tv mount put up in the living room",
+        "the fence gate is sagging and drags on the ground",
+    ),
+}
+WHEN = ("", " since this morning", " since yesterday", " again this week", " for two days now")
+NEW = ("another problem: ", "new problem, ", "separate issue: ", "different problem - ")
+ISSUES = tuple(text for texts in PROBLEMS.values() for text in texts)
 
 
 def customer_phone(i: int) -> str:
@@ -90,4 +130,18 @@ def write(path: Path, customers: int, technicians: int | None = None) -> Path:
 
 
 def request_text(i: int) -> str:
+    """The i-th text of the load: a problem of one of the skills, in rotation."""
     return f"{ISSUES[i % len(ISSUES)]} (ref {i})"
+
+
+def new_problem_text(i: int) -> str:
+    """The i-th text of a load where every message is a new job: it says so in words, so a
+    customer's open work order does not swallow it as a follow-up, and the skills rotate."""
+    skill = SKILLS[i % len(SKILLS)]
+    problems = PROBLEMS[skill]
+    problem = problems[(i // len(SKILLS)) % len(problems)]
+    when = WHEN[(i // 7) % len(WHEN)]
+    return f"{NEW[i % len(NEW)]}{problem}{when} (ref {i})"
+
+
+SKILLS = tuple(PROBLEMS)
