@@ -56,8 +56,7 @@ async def day_view(uow: UnitOfWork, clock: Clock, day: date) -> tuple[DayView, d
     view = DayView(company, day, clock.now())
     start = view.midnight
     end = start + timedelta(days=1)
-    bookings = await uow.assignments.bookings(start, end)
-    done = await uow.assignments.done_today(start, end)
+    bookings, done = await uow.assignments.day(start, end)
     routes = view.routes(bookings, unavailable=await uow.assignments.unavailable(), done_today=done)
     if 0 <= view.now_minutes <= DAY_MINUTES:
         routes = await _where_they_are(uow, view, routes, done)

@@ -6,68 +6,65 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.offers import Offer
 from dispatch.planning import Booking, PlannedStop
 from dispatch.workorder import HELD, STARTED, Status, WorkOrder
 from storage import tables as t
-from storage.company_repo import stamp_company
+from storage.company_repo import CompanyRepository, stamp_company
 from storage.workorder_repo import WorkOrderRepository, to_domain
 
 DONE = (Status.COMPLETED.value, Status.SIGNED_OFF.value, Status.INVOICED.value)
 
 
 class AssignmentRepository:
-    def __init__(self, session: AsyncSession, work_orders: WorkOrderRepository) -> None:
+    def __init__(
+        self, session: AsyncSession, work_orders: WorkOrderRepository, company: CompanyRepository
+    ) -> None:
         self.session = session
         self.work_orders = work_orders
+        self.company = company
+        self._offered: set[int] = set()  # work orders this unit of work made offers for
 
     # --- the day --------------------------------------------------------------------------
 
     async def bookings(self, day_start: datetime, day_end: datetime) -> list[Booking]:
         """Work orders holding a place in someone's day: assigned or under way (their
         technician), or offered (the live offer's technician)."""
-        w = t.WorkOrderRow
-        in_day = (w.planned_start.is_(None)) | (
-            (w.planned_start >= day_start) & (w.planned_start < day_end)
-        )
-        held = await self.session.scalars(
-            select(w).where(w.status.in_([s.value for s in HELD]), in_day)
-        )
-        out = [
-            Booking(to_domain(row, []), row.technician_id, row.plan_position)
-            for row in held
-            if row.technician_id is not None
-        ]
-        offered = await self.session.execute(
-            select(w, t.OfferRow.technician_id)
-            .join(t.OfferRow, t.OfferRow.work_order_id == w.id)
-            .where(w.status == Status.OFFERED.value, t.OfferRow.status == "live", in_day)
-        )
-        out += [Booking(to_domain(row, []), tech, row.plan_position) for row, tech in offered]
-        return out
+        return (await self.day(day_start, day_end))[0]
 
     async def done_today(self, day_start: datetime, day_end: datetime) -> dict[str, int]:
-        w = t.WorkOrderRow
-        rows = await self.session.scalars(
-            select(w.technician_id).where(
-                w.status.in_(DONE), w.planned_start >= day_start, w.planned_start < day_end
-            )
-        )
-        return dict(Counter(r for r in rows if r is not None))
+        return (await self.day(day_start, day_end))[1]
+
+    async def day(
+        self, day_start: datetime, day_end: datetime
+    ) -> tuple[list[Booking], dict[str, int]]:
+        """The bookings and the jobs done per technician of a day, in one query: the
+        engine reads them together for every request."""
+        rows = await self.session.execute(_DAY, {"start": day_start, "end": day_end})
+        bookings: list[Booking] = []
+        done: Counter[str] = Counter()
+        for row, offered_to in rows:
+            if row.status in _DONE_SET:
+                if row.technician_id is not None:
+                    done[row.technician_id] += 1
+                continue
+            tech = offered_to if row.status == Status.OFFERED.value else row.technician_id
+            if tech is not None:
+                booking = Booking(to_domain(row, []), tech, row.plan_position)
+                bookings.append(booking)
+        return bookings, dict(done)
 
     async def unavailable(self) -> frozenset[str]:
-        rows = await self.session.scalars(
-            select(t.TechnicianRow.id).where(t.TechnicianRow.available.is_(False))
-        )
-        return frozenset(rows)
+        return await self.company.unavailable()
 
     async def set_available(self, tech_id: str, available: bool) -> None:
         await self.session.execute(
             update(t.TechnicianRow).where(t.TechnicianRow.id == tech_id).values(available=available)
         )
+        await stamp_company(self.session)  # availability is cached with the company
 
     async def lock_technician(self, tech_id: str) -> None:
         """Serialize every change to one technician's day (a row lock on PostgreSQL)."""
@@ -181,6 +178,7 @@ class AssignmentRepository:
         )
         self.session.add(row)
         await self.session.flush()
+        self._offered.add(seq)
         return _offer(row, seq)
 
     async def live_offer(self, seq: int) -> Offer | None:
@@ -195,6 +193,8 @@ class AssignmentRepository:
         return None if row is None else _offer(row, seq)
 
     async def offers_of(self, seq: int) -> list[Offer]:
+        if self.work_orders.created_here(seq) and seq not in self._offered:
+            return []  # a work order this transaction created has no offers yet
         rows = await self.session.scalars(
             select(t.OfferRow)
             .join(t.WorkOrderRow, t.OfferRow.work_order_id == t.WorkOrderRow.id)
@@ -301,6 +301,37 @@ class AssignmentRepository:
         if row is None:
             return None
         return {"kind": row.kind, "at": row.at, "actor": row.actor, **row.data}
+
+
+_DONE_SET = frozenset(DONE)
+_W = t.WorkOrderRow
+_IN_DAY = (_W.planned_start.is_(None)) | (
+    (_W.planned_start >= bindparam("start")) & (_W.planned_start < bindparam("end"))
+)
+# Held work orders (their technician), offered ones (joined to their live offer's technician)
+# and the day's done ones (counted per technician), in one statement.
+_DAY = (
+    select(_W, t.OfferRow.technician_id)
+    .outerjoin(
+        t.OfferRow,
+        and_(
+            t.OfferRow.work_order_id == _W.id,
+            t.OfferRow.status == "live",
+            _W.status == Status.OFFERED.value,
+        ),
+    )
+    .where(
+        or_(
+            and_(_W.status.in_([s.value for s in HELD]), _IN_DAY),
+            and_(_W.status == Status.OFFERED.value, t.OfferRow.id.is_not(None), _IN_DAY),
+            and_(
+                _W.status.in_(DONE),
+                _W.planned_start >= bindparam("start"),
+                _W.planned_start < bindparam("end"),
+            ),
+        )
+    )
+)
 
 
 def _offer(row: t.OfferRow, seq: int) -> Offer:

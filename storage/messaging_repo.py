@@ -111,6 +111,18 @@ class IdentityRepository:
         )
         return [_identity(r) for r in rows]
 
+    async def of_parties(self, role: str, party_ids: list[str]) -> dict[str, list[Identity]]:
+        """of_party for several people at once (one query): every dispatcher, say."""
+        rows = await self.session.scalars(
+            select(IdentityRow)
+            .where(IdentityRow.role == role, IdentityRow.party_id.in_(party_ids))
+            .order_by(IdentityRow.id)
+        )
+        out: dict[str, list[Identity]] = {p: [] for p in party_ids}
+        for r in rows:
+            out[r.party_id].append(_identity(r))
+        return out
+
     async def link(
         self,
         channel: str,

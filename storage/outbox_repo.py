@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.messaging import Fallback as Fallback
+from dispatch.messaging import NewMessage
 from storage.tables import DispatcherRow, IdentityRow, OutboxRow, WorkOrderRow
 
 WAITING = ("pending", "claimed", "sending")
@@ -85,6 +86,30 @@ class OutboxRepository:
         )
         assert row_id is not None
         return int(row_id)
+
+    async def add_many(self, messages: list[NewMessage], *, now: datetime) -> None:
+        """Several messages in one statement, in this order (the order they go out in)."""
+        if not messages:
+            return
+        await self.session.execute(
+            insert(OutboxRow),
+            [
+                {
+                    "channel": m.channel,
+                    "recipient": m.recipient,
+                    "kind": m.kind,
+                    "payload": m.payload,
+                    "work_order_id": m.work_order_id,
+                    "created_at": now,
+                    "due_at": now,
+                    "status": "pending",
+                    "attempts": 0,
+                    "fallback_channel": m.fallback.channel if m.fallback else None,
+                    "fallback_recipient": m.fallback.recipient if m.fallback else None,
+                }
+                for m in messages
+            ],
+        )
 
     # --- claiming (one transaction) -------------------------------------------------------
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.ports import OPEN_LIMIT
 from dispatch.workorder import OPEN, Flag, Photo, Status, TimelineEvent, Wants, WorkOrder
 from storage import tables as t
 from storage.sequences import next_value
@@ -28,6 +29,13 @@ class WorkOrderRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._rows: dict[int, t.WorkOrderRow] = {}  # seq -> row, for save()
+        # The whole timeline of work orders created or read whole in this transaction, and
+        # which of them it holds locked (a row it inserted counts): a second get() of the
+        # same work order (the engine after intake, the notifier after the engine) needs no
+        # query. Every timeline write goes through _append_events, so this cannot go stale.
+        self._timelines: dict[int, list[TimelineEvent]] = {}
+        self._locked: set[int] = set()
+        self._created: set[int] = set()  # inserted by this unit of work
 
     async def next_seq(self) -> int:
         return await next_value(self.session, "work_order")
@@ -38,22 +46,37 @@ class WorkOrderRepository:
         self.session.add(row)
         await self.session.flush()
         self._rows[wo.seq] = row
+        self._timelines[wo.seq] = wo.timeline[: len(wo.timeline) - len(wo.new_events)]
+        self._locked.add(wo.seq)
+        self._created.add(wo.seq)
         await self._append_events(row.id, wo)
 
     async def get(self, seq: int, *, lock: bool = False) -> WorkOrder | None:
-        query = select(t.WorkOrderRow).where(t.WorkOrderRow.seq == seq)
-        if lock:
-            query = query.with_for_update()
-        row = (await self.session.scalars(query)).first()
+        known = self._rows.get(seq)
+        timeline = self._timelines.get(seq)
+        if known is not None and timeline is not None and (not lock or seq in self._locked):
+            return _domain(known, list(timeline))
+        row = (
+            await self.session.scalars(_LOCKED_BY_SEQ if lock else _BY_SEQ, {"seq": seq})
+        ).first()
         if row is None:
             return None
         self._rows[seq] = row
-        events = await self.session.scalars(
-            select(t.TimelineRow)
-            .where(t.TimelineRow.work_order_id == row.id)
-            .order_by(t.TimelineRow.id)
-        )
-        return to_domain(row, list(events))
+        events = await self.session.scalars(_TIMELINE, {"id": row.id})
+        timeline = [_event(e) for e in events]
+        self._timelines[seq] = timeline
+        if lock:
+            self._locked.add(seq)
+        return _domain(row, list(timeline))
+
+    def created_here(self, seq: int) -> bool:
+        return seq in self._created
+
+    def forget_locks(self) -> None:
+        """The transaction ended: its locks are gone and others may write again."""
+        self._timelines.clear()
+        self._locked.clear()
+        self._created.clear()
 
     async def save(self, wo: WorkOrder) -> None:
         row = self._rows.get(wo.seq)
@@ -132,7 +155,7 @@ class WorkOrderRepository:
         """The customer's open work orders (at most 50, oldest first), or those of `only`."""
         statuses = tuple(s.value for s in (OPEN if only is None else only) if s in OPEN)
         where = WorkOrderFilter(customer_id=customer_id, statuses=statuses)
-        return await self.find(where, after_seq=None, limit=50)
+        return await self.find(where, after_seq=None, limit=OPEN_LIMIT)
 
     async def open_pm_equipment(self) -> set[str]:
         """Equipment that already has an open preventive-maintenance work order."""
@@ -161,6 +184,9 @@ class WorkOrderRepository:
             }
             for e in wo.new_events
         ]
+        timeline = self._timelines.get(wo.seq)
+        if timeline is not None:
+            timeline.extend(wo.new_events)
         wo.new_events.clear()
         if rows:
             await self.session.execute(insert(t.TimelineRow), rows)
@@ -205,7 +231,26 @@ def _copy_into(row: t.WorkOrderRow, wo: WorkOrder) -> None:
     row.flagged_at = wo.flag.at if wo.flag else None
 
 
+_BY_SEQ = select(t.WorkOrderRow).where(t.WorkOrderRow.seq == bindparam("seq"))
+_LOCKED_BY_SEQ = _BY_SEQ.with_for_update()
+_TIMELINE = (
+    select(t.TimelineRow)
+    .where(t.TimelineRow.work_order_id == bindparam("id"))
+    .order_by(t.TimelineRow.id)
+)
+
+
+def _event(e: t.TimelineRow) -> TimelineEvent:
+    return TimelineEvent(
+        at=e.at, kind=e.kind, actor=e.actor, channel=e.channel, text=e.text, data=e.data
+    )
+
+
 def to_domain(row: t.WorkOrderRow, events: list[t.TimelineRow]) -> WorkOrder:
+    return _domain(row, [_event(e) for e in events])
+
+
+def _domain(row: t.WorkOrderRow, timeline: list[TimelineEvent]) -> WorkOrder:
     wants = None
     if row.wants_start is not None and row.wants_end is not None:
         wants = Wants(row.wants_start, row.wants_end)
@@ -228,12 +273,7 @@ def to_domain(row: t.WorkOrderRow, events: list[t.TimelineRow]) -> WorkOrder:
         source_channel=row.source_channel,
         flag=flag,
         extra_minutes=row.extra_minutes,
-        timeline=[
-            TimelineEvent(
-                at=e.at, kind=e.kind, actor=e.actor, channel=e.channel, text=e.text, data=e.data
-            )
-            for e in events
-        ],
+        timeline=timeline,
     )
 
 
