@@ -46,7 +46,8 @@ class AssignmentRepository:
         rows = await self.session.execute(_DAY, {"start": day_start, "end": day_end})
         bookings: list[Booking] = []
         done: Counter[str] = Counter()
-        for row, offered_to in rows:
+        for row in rows:
+            offered_to = row.offered_to
             if row.status in _DONE_SET:
                 if row.technician_id is not None:
                     done[row.technician_id] += 1
@@ -311,7 +312,7 @@ _IN_DAY = (_W.planned_start.is_(None)) | (
 # Held work orders (their technician), offered ones (joined to their live offer's technician)
 # and the day's done ones (counted per technician), in one statement.
 _DAY = (
-    select(_W, t.OfferRow.technician_id)
+    select(t.Base.metadata.tables["work_orders"], t.OfferRow.technician_id.label("offered_to"))
     .outerjoin(
         t.OfferRow,
         and_(

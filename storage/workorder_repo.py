@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, select
+from sqlalchemy import Row, Select, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.ports import OPEN_LIMIT
@@ -26,9 +27,13 @@ class WorkOrderFilter:
 
 
 class WorkOrderRepository:
+    """Work orders through Core statements built once (the ORM's unit of work cost more than
+    the statements themselves): a work order read or written here is remembered as the
+    column values the database holds, so save() writes only what changed, or nothing."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._rows: dict[int, t.WorkOrderRow] = {}  # seq -> row, for save()
+        self._rows: dict[int, _Saved] = {}  # seq -> the row as written or read, for save()
         # The whole timeline of work orders created or read whole in this transaction, and
         # which of them it holds locked (a row it inserted counts): a second get() of the
         # same work order (the engine after intake, the notifier after the engine) needs no
@@ -41,33 +46,32 @@ class WorkOrderRepository:
         return await next_value(self.session, "work_order")
 
     async def add(self, wo: WorkOrder) -> None:
-        row = t.WorkOrderRow(seq=wo.seq)
-        _copy_into(row, wo)
-        self.session.add(row)
-        await self.session.flush()
-        self._rows[wo.seq] = row
+        await self.session.flush()  # a walk-in customer or site added through the ORM
+        values = _values(wo)
+        row_id = (await self.session.execute(_INSERT, {"seq": wo.seq, **values})).scalar_one()
+        self._rows[wo.seq] = _Saved(int(row_id), values)
         self._timelines[wo.seq] = wo.timeline[: len(wo.timeline) - len(wo.new_events)]
         self._locked.add(wo.seq)
         self._created.add(wo.seq)
-        await self._append_events(row.id, wo)
+        await self._append_events(int(row_id), wo)
 
     async def get(self, seq: int, *, lock: bool = False) -> WorkOrder | None:
         known = self._rows.get(seq)
         timeline = self._timelines.get(seq)
         if known is not None and timeline is not None and (not lock or seq in self._locked):
-            return _domain(known, list(timeline))
+            return _from_values(seq, known.values, list(timeline))
         row = (
-            await self.session.scalars(_LOCKED_BY_SEQ if lock else _BY_SEQ, {"seq": seq})
+            await self.session.execute(_LOCKED_BY_SEQ if lock else _BY_SEQ, {"seq": seq})
         ).first()
         if row is None:
             return None
-        self._rows[seq] = row
-        events = await self.session.scalars(_TIMELINE, {"id": row.id})
+        saved = self._remember(row)
+        events = await self.session.execute(_TIMELINE, {"id": saved.id})
         timeline = [_event(e) for e in events]
         self._timelines[seq] = timeline
         if lock:
             self._locked.add(seq)
-        return _domain(row, list(timeline))
+        return _from_values(seq, saved.values, list(timeline))
 
     def created_here(self, seq: int) -> bool:
         return seq in self._created
@@ -79,37 +83,45 @@ class WorkOrderRepository:
         self._created.clear()
 
     async def save(self, wo: WorkOrder) -> None:
-        row = self._rows.get(wo.seq)
-        if row is None:
+        saved = self._rows.get(wo.seq)
+        if saved is None:
             raise KeyError(f"{wo.number} was not loaded through this repository")
-        _copy_into(row, wo)
-        await self._append_events(row.id, wo)
+        values = _values(wo)
+        changed = {k: v for k, v in values.items() if saved.values[k] != v}
+        if changed:
+            await self.session.execute(_UPDATE_BY_ID, {"row_id": saved.id, **changed})
+            saved.values.update(changed)
+        await self._append_events(saved.id, wo)
 
     async def row_id(self, seq: int) -> int | None:
-        row = self._rows.get(seq)
-        if row is not None:
-            return row.id
-        return (
-            await self.session.scalars(select(t.WorkOrderRow.id).where(t.WorkOrderRow.seq == seq))
-        ).first()
+        saved = self._rows.get(seq)
+        if saved is not None:
+            return saved.id
+        found = (await self.session.execute(_ID_BY_SEQ, {"seq": seq})).scalar()
+        return None if found is None else int(found)
 
     async def find(
         self, where: WorkOrderFilter, *, after_seq: int | None, limit: int
     ) -> list[WorkOrder]:
-        query = _filtered(select(t.WorkOrderRow), where).order_by(t.WorkOrderRow.seq).limit(limit)
+        query = _filtered(select(_TABLE), where).order_by(_TABLE.c.seq).limit(limit)
         if after_seq is not None:
-            query = query.where(t.WorkOrderRow.seq > after_seq)
-        rows = list((await self.session.scalars(query)).all())
-        by_id: dict[int, list[t.TimelineRow]] = {r.id: [] for r in rows}
+            query = query.where(_TABLE.c.seq > after_seq)
+        rows = list((await self.session.execute(query)).all())
+        by_id: dict[int, list[TimelineEvent]] = {r.id: [] for r in rows}
         if rows:
-            events = await self.session.scalars(
-                select(t.TimelineRow)
-                .where(t.TimelineRow.work_order_id.in_(by_id))
-                .order_by(t.TimelineRow.id)
+            events = await self.session.execute(
+                select(_TIMELINE_TABLE)
+                .where(_TIMELINE_TABLE.c.work_order_id.in_(by_id))
+                .order_by(_TIMELINE_TABLE.c.id)
             )
             for e in events:
-                by_id[e.work_order_id].append(e)
-        return [to_domain(r, by_id[r.id]) for r in rows]
+                by_id[e.work_order_id].append(_event(e))
+        return [_from_values(r.seq, _row_values(r), by_id[r.id]) for r in rows]
+
+    def _remember(self, row: Row[Any]) -> _Saved:
+        saved = _Saved(int(row.id), _row_values(row))
+        self._rows[int(row.seq)] = saved
+        return saved
 
     async def add_photo(
         self,
@@ -170,8 +182,7 @@ class WorkOrderRepository:
         return {r for r in rows if r is not None}
 
     async def _append_events(self, row_id: int, wo: WorkOrder) -> None:
-        """One INSERT for the new events (a bulk statement: the ORM unit of work cost more
-        than the insert itself); the session flushes the work order's own changes first."""
+        """One INSERT for the new events."""
         rows = [
             {
                 "work_order_id": row_id,
@@ -189,8 +200,72 @@ class WorkOrderRepository:
             timeline.extend(wo.new_events)
         wo.new_events.clear()
         if rows:
-            await self.session.execute(insert(t.TimelineRow), rows)
-        await self.session.flush()
+            await self.session.execute(_INSERT_EVENTS, rows)
+
+
+@dataclass(slots=True)
+class _Saved:
+    id: int
+    values: dict[str, Any]  # the domain's columns, as the database holds them
+
+
+_TABLE = t.Base.metadata.tables["work_orders"]
+_TIMELINE_TABLE = t.Base.metadata.tables["timeline_events"]
+_DOMAIN_COLUMNS = (
+    "status",
+    "priority",
+    "skill_id",
+    "description",
+    "customer_id",
+    "site_id",
+    "equipment_id",
+    "technician_id",
+    "created_at",
+    "sla_due_at",
+    "wants_start",
+    "wants_end",
+    "source_channel",
+    "extra_minutes",
+    "flag_reason",
+    "flagged_at",
+)
+_BY_SEQ = select(_TABLE).where(_TABLE.c.seq == bindparam("seq"))
+_LOCKED_BY_SEQ = _BY_SEQ.with_for_update()
+_ID_BY_SEQ = select(_TABLE.c.id).where(_TABLE.c.seq == bindparam("seq"))
+_TIMELINE = (
+    select(_TIMELINE_TABLE)
+    .where(_TIMELINE_TABLE.c.work_order_id == bindparam("id"))
+    .order_by(_TIMELINE_TABLE.c.id)
+)
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)
+# The SET clause is the parameters given, other than row_id: only the changed columns.
+_UPDATE_BY_ID = update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
+_INSERT_EVENTS = insert(_TIMELINE_TABLE)
+
+
+def _values(wo: WorkOrder) -> dict[str, Any]:
+    return {
+        "status": wo.status.value,
+        "priority": wo.priority,
+        "skill_id": wo.skill,
+        "description": wo.description,
+        "customer_id": wo.customer_id,
+        "site_id": wo.site_id,
+        "equipment_id": wo.equipment_id,
+        "technician_id": wo.technician_id,
+        "created_at": wo.created_at,
+        "sla_due_at": wo.sla_due_at,
+        "wants_start": wo.wants.start if wo.wants else None,
+        "wants_end": wo.wants.end if wo.wants else None,
+        "source_channel": wo.source_channel,
+        "extra_minutes": wo.extra_minutes,
+        "flag_reason": wo.flag.reason if wo.flag else None,
+        "flagged_at": wo.flag.at if wo.flag else None,
+    }
+
+
+def _row_values(row: Any) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in _DOMAIN_COLUMNS}
 
 
 def _filtered(query: Select[t.WorkOrderRow], f: WorkOrderFilter) -> Select[t.WorkOrderRow]:
@@ -212,67 +287,40 @@ def _filtered(query: Select[t.WorkOrderRow], f: WorkOrderFilter) -> Select[t.Wor
     return query
 
 
-def _copy_into(row: t.WorkOrderRow, wo: WorkOrder) -> None:
-    row.status = wo.status.value
-    row.priority = wo.priority
-    row.skill_id = wo.skill
-    row.description = wo.description
-    row.customer_id = wo.customer_id
-    row.site_id = wo.site_id
-    row.equipment_id = wo.equipment_id
-    row.technician_id = wo.technician_id
-    row.created_at = wo.created_at
-    row.sla_due_at = wo.sla_due_at
-    row.wants_start = wo.wants.start if wo.wants else None
-    row.wants_end = wo.wants.end if wo.wants else None
-    row.source_channel = wo.source_channel
-    row.extra_minutes = wo.extra_minutes
-    row.flag_reason = wo.flag.reason if wo.flag else None
-    row.flagged_at = wo.flag.at if wo.flag else None
-
-
-_BY_SEQ = select(t.WorkOrderRow).where(t.WorkOrderRow.seq == bindparam("seq"))
-_LOCKED_BY_SEQ = _BY_SEQ.with_for_update()
-_TIMELINE = (
-    select(t.TimelineRow)
-    .where(t.TimelineRow.work_order_id == bindparam("id"))
-    .order_by(t.TimelineRow.id)
-)
-
-
-def _event(e: t.TimelineRow) -> TimelineEvent:
+def _event(e: Any) -> TimelineEvent:
     return TimelineEvent(
         at=e.at, kind=e.kind, actor=e.actor, channel=e.channel, text=e.text, data=e.data
     )
 
 
-def to_domain(row: t.WorkOrderRow, events: list[t.TimelineRow]) -> WorkOrder:
-    return _domain(row, [_event(e) for e in events])
+def to_domain(row: Any, events: list[Any]) -> WorkOrder:
+    """A work order from a row (ORM object or Core row) and its timeline rows."""
+    return _from_values(row.seq, _row_values(row), [_event(e) for e in events])
 
 
-def _domain(row: t.WorkOrderRow, timeline: list[TimelineEvent]) -> WorkOrder:
+def _from_values(seq: int, v: dict[str, Any], timeline: list[TimelineEvent]) -> WorkOrder:
     wants = None
-    if row.wants_start is not None and row.wants_end is not None:
-        wants = Wants(row.wants_start, row.wants_end)
+    if v["wants_start"] is not None and v["wants_end"] is not None:
+        wants = Wants(v["wants_start"], v["wants_end"])
     flag = None
-    if row.flag_reason is not None and row.flagged_at is not None:
-        flag = Flag(row.flag_reason, row.flagged_at)
+    if v["flag_reason"] is not None and v["flagged_at"] is not None:
+        flag = Flag(v["flag_reason"], v["flagged_at"])
     return WorkOrder(
-        seq=row.seq,
-        customer_id=row.customer_id,
-        description=row.description,
-        created_at=row.created_at,
-        priority=row.priority,
-        skill=row.skill_id,
-        site_id=row.site_id,
-        equipment_id=row.equipment_id,
-        status=Status(row.status),
-        sla_due_at=row.sla_due_at,
+        seq=seq,
+        customer_id=v["customer_id"],
+        description=v["description"],
+        created_at=v["created_at"],
+        priority=v["priority"],
+        skill=v["skill_id"],
+        site_id=v["site_id"],
+        equipment_id=v["equipment_id"],
+        status=Status(v["status"]),
+        sla_due_at=v["sla_due_at"],
         wants=wants,
-        technician_id=row.technician_id,
-        source_channel=row.source_channel,
+        technician_id=v["technician_id"],
+        source_channel=v["source_channel"],
         flag=flag,
-        extra_minutes=row.extra_minutes,
+        extra_minutes=v["extra_minutes"],
         timeline=timeline,
     )
 
