@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.offers import Offer
@@ -277,17 +277,17 @@ class AssignmentRepository:
     ) -> None:
         wo_id = await self.work_orders.row_id(seq)
         assert wo_id is not None
-        self.session.add(
-            t.DecisionRow(
-                work_order_id=wo_id,
-                at=at,
-                kind=kind,
-                actor=actor,
-                technician_id=technician_id,
-                data=data,
-            )
+        await self.session.execute(
+            _INSERT_DECISION,
+            {
+                "work_order_id": wo_id,
+                "at": at,
+                "kind": kind,
+                "actor": actor,
+                "technician_id": technician_id,
+                "data": data,
+            },
         )
-        await self.session.flush()
 
     async def latest_decision(self, seq: int) -> dict[str, Any] | None:
         row = (
@@ -305,6 +305,7 @@ class AssignmentRepository:
 
 
 _DONE_SET = frozenset(DONE)
+_INSERT_DECISION = insert(t.Base.metadata.tables["decisions"])
 _W = t.WorkOrderRow
 _IN_DAY = (_W.planned_start.is_(None)) | (
     (_W.planned_start >= bindparam("start")) & (_W.planned_start < bindparam("end"))

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,10 +12,6 @@ from dispatch.messaging import Conversation, Identity
 from storage.tables import ConversationRow, IdentityRow, InboundRow
 
 CLAIM = timedelta(seconds=30)  # how long a handler may take before another retakes it
-
-
-def _insert_for(session: AsyncSession) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 class InboundRepository:
@@ -29,33 +24,24 @@ class InboundRepository:
         """Store the raw payload and take it for handling; False for a replay of a message
         already handled or being handled. A message whose handler died (its claim ran out
         unprocessed) is taken again, so a retry from the sender is not lost."""
-        insert = _insert_for(self.session)
         until = now + CLAIM
+        postgres = self.session.get_bind().dialect.name == "postgresql"
         result = await self.session.execute(
-            insert(InboundRow)
-            .values(
-                channel=channel,
-                external_id=external_id,
-                sender=sender,
-                payload=payload,
-                received_at=now,
-                claimed_until=until,
-            )
-            .on_conflict_do_nothing()
-            .returning(InboundRow.id)
+            _STORE_PG if postgres else _STORE_SQLITE,
+            {
+                "channel": channel,
+                "external_id": external_id,
+                "sender": sender,
+                "payload": payload,
+                "received_at": now,
+                "claimed_until": until,
+            },
         )
         if result.first() is not None:
             return True
         retaken = await self.session.execute(
-            update(InboundRow)
-            .where(
-                InboundRow.channel == channel,
-                InboundRow.external_id == external_id,
-                InboundRow.processed_at.is_(None),
-                InboundRow.claimed_until < now,
-            )
-            .values(claimed_until=until)
-            .returning(InboundRow.id)
+            _RETAKE,
+            {"w_channel": channel, "w_external_id": external_id, "now": now, "until": until},
         )
         return retaken.first() is not None
 
@@ -73,23 +59,20 @@ class InboundRepository:
         self, channel: str, external_id: str, now: datetime, error: str | None = None
     ) -> None:
         await self.session.execute(
-            update(InboundRow)
-            .where(InboundRow.channel == channel, InboundRow.external_id == external_id)
-            .values(processed_at=now, error=error)
+            _PROCESSED,
+            {
+                "w_channel": channel,
+                "w_external_id": external_id,
+                "processed": now,
+                "failure": error,
+            },
         )
 
     async def count_since(self, channel: str, sender: str, since: datetime) -> int:
-        return (
-            await self.session.scalar(
-                select(func.count())
-                .select_from(InboundRow)
-                .where(
-                    InboundRow.channel == channel,
-                    InboundRow.sender == sender,
-                    InboundRow.received_at >= since,
-                )
-            )
-        ) or 0
+        found = await self.session.scalar(
+            _COUNT_SINCE, {"channel": channel, "sender": sender, "since": since}
+        )
+        return int(found or 0)
 
 
 class IdentityRepository:
@@ -113,11 +96,7 @@ class IdentityRepository:
 
     async def of_parties(self, role: str, party_ids: list[str]) -> dict[str, list[Identity]]:
         """of_party for several people at once (one query): every dispatcher, say."""
-        rows = await self.session.scalars(
-            select(IdentityRow)
-            .where(IdentityRow.role == role, IdentityRow.party_id.in_(party_ids))
-            .order_by(IdentityRow.id)
-        )
+        rows = await self.session.scalars(_OF_PARTIES, {"role": role, "party_ids": party_ids})
         out: dict[str, list[Identity]] = {p: [] for p in party_ids}
         for r in rows:
             out[r.party_id].append(_identity(r))
@@ -173,11 +152,7 @@ class IdentityRepository:
         key = (channel, address)
         if key not in self._rows:
             self._rows[key] = (
-                await self.session.scalars(
-                    select(IdentityRow).where(
-                        IdentityRow.channel == channel, IdentityRow.address == address
-                    )
-                )
+                await self.session.scalars(_IDENTITY, {"channel": channel, "address": address})
             ).first()
         return self._rows[key]
 
@@ -200,11 +175,7 @@ class ConversationRepository:
 
     async def get(self, channel: str, address: str) -> Conversation:
         row = (
-            await self.session.scalars(
-                select(ConversationRow)
-                .where(ConversationRow.channel == channel, ConversationRow.address == address)
-                .with_for_update()
-            )
+            await self.session.scalars(_CONVERSATION, {"channel": channel, "address": address})
         ).first()
         if row is None:
             return Conversation(channel=channel, address=address)
@@ -226,6 +197,70 @@ class ConversationRepository:
         row.state, row.data = conv.state, dict(conv.data)
         row.work_order_seq, row.updated_at = conv.work_order_seq, now
         await self.session.flush()
+
+
+# The statements of every inbound message, built once.
+_STORE_SQLITE, _STORE_PG = (
+    dialect.insert(InboundRow)
+    .values(
+        channel=bindparam("channel"),
+        external_id=bindparam("external_id"),
+        sender=bindparam("sender"),
+        payload=bindparam("payload"),
+        received_at=bindparam("received_at"),
+        claimed_until=bindparam("claimed_until"),
+    )
+    .on_conflict_do_nothing()
+    .returning(InboundRow.id)
+    for dialect in (sqlite, postgresql)
+)
+_RETAKE = (
+    update(InboundRow)
+    .where(
+        InboundRow.channel == bindparam("w_channel"),
+        InboundRow.external_id == bindparam("w_external_id"),
+        InboundRow.processed_at.is_(None),
+        InboundRow.claimed_until < bindparam("now"),
+    )
+    .values(claimed_until=bindparam("until"))
+    .returning(InboundRow.id)
+)
+_PROCESSED = (
+    update(InboundRow)
+    .where(
+        InboundRow.channel == bindparam("w_channel"),
+        InboundRow.external_id == bindparam("w_external_id"),
+    )
+    .values(processed_at=bindparam("processed"), error=bindparam("failure"))
+)
+_COUNT_SINCE = (
+    select(func.count())
+    .select_from(InboundRow)
+    .where(
+        InboundRow.channel == bindparam("channel"),
+        InboundRow.sender == bindparam("sender"),
+        InboundRow.received_at >= bindparam("since"),
+    )
+)
+_IDENTITY = select(IdentityRow).where(
+    IdentityRow.channel == bindparam("channel"), IdentityRow.address == bindparam("address")
+)
+_OF_PARTIES = (
+    select(IdentityRow)
+    .where(
+        IdentityRow.role == bindparam("role"),
+        IdentityRow.party_id.in_(bindparam("party_ids", expanding=True)),
+    )
+    .order_by(IdentityRow.id)
+)
+_CONVERSATION = (
+    select(ConversationRow)
+    .where(
+        ConversationRow.channel == bindparam("channel"),
+        ConversationRow.address == bindparam("address"),
+    )
+    .with_for_update()
+)
 
 
 def minute_ago(now: datetime) -> datetime:

@@ -68,21 +68,20 @@ class OutboxRepository:
     ) -> int:
         # A plain INSERT, not a unit-of-work object: nothing reads the row back here.
         row_id = await self.session.scalar(
-            insert(OutboxRow)
-            .values(
-                channel=channel,
-                recipient=recipient,
-                kind=kind,
-                payload=payload,
-                work_order_id=work_order_id,
-                created_at=now,
-                due_at=due_at or now,
-                status="pending",
-                attempts=0,
-                fallback_channel=fallback.channel if fallback else None,
-                fallback_recipient=fallback.recipient if fallback else None,
-            )
-            .returning(OutboxRow.id)
+            _INSERT_ONE,
+            {
+                "channel": channel,
+                "recipient": recipient,
+                "kind": kind,
+                "payload": payload,
+                "work_order_id": work_order_id,
+                "created_at": now,
+                "due_at": due_at or now,
+                "status": "pending",
+                "attempts": 0,
+                "fallback_channel": fallback.channel if fallback else None,
+                "fallback_recipient": fallback.recipient if fallback else None,
+            },
         )
         assert row_id is not None
         return int(row_id)
@@ -92,7 +91,7 @@ class OutboxRepository:
         if not messages:
             return
         await self.session.execute(
-            insert(OutboxRow),
+            _INSERT_MANY,
             [
                 {
                     "channel": m.channel,
@@ -359,3 +358,8 @@ def _fallback(row: OutboxRow) -> Fallback | None:
     if row.fallback_channel and row.fallback_recipient:
         return Fallback(row.fallback_channel, row.fallback_recipient)
     return None
+
+
+_TABLE = OutboxRow.metadata.tables["outbox"]
+_INSERT_MANY = insert(_TABLE)
+_INSERT_ONE = insert(_TABLE).returning(_TABLE.c.id)

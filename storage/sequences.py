@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,14 +22,9 @@ async def next_value(session: AsyncSession, name: str) -> int:
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres and name in NATIVE:
         return int(await session.scalar(select(func.nextval(NATIVE[name]))) or 0)
-    insert = postgresql.insert if postgres else sqlite.insert
-    first = FIRST.get(name, 1)
-    statement = insert(SequenceRow).values(name=name, value=first)
     # One statement: create the counter at its first value, or count on under its row lock.
     value = await session.scalar(
-        statement.on_conflict_do_update(
-            index_elements=["name"], set_={"value": SequenceRow.value + 1}
-        ).returning(SequenceRow.value)
+        _NEXT_PG if postgres else _NEXT_SQLITE, {"name": name, "value": FIRST.get(name, 1)}
     )
     assert value is not None
     return int(value)
@@ -37,7 +32,7 @@ async def next_value(session: AsyncSession, name: str) -> int:
 
 async def read(session: AsyncSession, name: str) -> int | None:
     """The current value of `name`, None when it was never set."""
-    return await session.scalar(select(SequenceRow.value).where(SequenceRow.name == name))
+    return await session.scalar(_READ, {"name": name})
 
 
 async def stamp(session: AsyncSession, name: str) -> int:
@@ -50,3 +45,13 @@ async def stamp(session: AsyncSession, name: str) -> int:
         statement.on_conflict_do_update(index_elements=["name"], set_={"value": value})
     )
     return value
+
+
+_NEXT_SQLITE, _NEXT_PG = (
+    dialect.insert(SequenceRow)
+    .values(name=bindparam("name"), value=bindparam("value"))
+    .on_conflict_do_update(index_elements=["name"], set_={"value": SequenceRow.value + 1})
+    .returning(SequenceRow.value)
+    for dialect in (sqlite, postgresql)
+)
+_READ = select(SequenceRow.value).where(SequenceRow.name == bindparam("name"))
