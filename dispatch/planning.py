@@ -128,14 +128,18 @@ class DayView:
         *,
         unavailable: frozenset[str] = frozenset(),
         done_today: Mapping[str, int] | None = None,
+        only: str | None = None,
     ) -> dict[str, Route]:
-        """Each technician's day: booked jobs in plan order, started ones fixed in front."""
+        """Each technician's day (or `only` this one's): booked jobs in plan order, started
+        ones fixed in front."""
         by_tech: dict[str, list[Booking]] = {}
         for b in bookings:
             by_tech.setdefault(b.technician_id, []).append(b)
         fallback = self.depot.at if self.depot else None
         routes: dict[str, Route] = {}
         for tech in self.company.technicians:
+            if only is not None and tech.id != only:
+                continue
             if tech.home is None and fallback is None:
                 continue
             worker = worker_from_technician(

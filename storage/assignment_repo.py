@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import Result, and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.offers import Offer
@@ -43,7 +43,10 @@ class AssignmentRepository:
     ) -> tuple[list[Booking], dict[str, int]]:
         """The bookings and the jobs done per technician of a day, in one query: the
         engine reads them together for every request."""
-        rows = await self.session.execute(_DAY, {"start": day_start, "end": day_end})
+        return self._day(await self.session.execute(_DAY, {"start": day_start, "end": day_end}))
+
+    @staticmethod
+    def _day(rows: Result[Any]) -> tuple[list[Booking], dict[str, int]]:
         bookings: list[Booking] = []
         done: Counter[str] = Counter()
         for row in rows:
@@ -58,6 +61,16 @@ class AssignmentRepository:
                 bookings.append(booking)
         return bookings, dict(done)
 
+    async def day_of(
+        self, tech_id: str, day_start: datetime, day_end: datetime
+    ) -> tuple[list[Booking], int]:
+        """day() for one technician: their bookings and how many jobs they did that day."""
+        rows = await self.session.execute(
+            _DAY_OF, {"start": day_start, "end": day_end, "tech": tech_id}
+        )
+        bookings, done = self._day(rows)
+        return [b for b in bookings if b.technician_id == tech_id], done.get(tech_id, 0)
+
     async def unavailable(self) -> frozenset[str]:
         return await self.company.unavailable()
 
@@ -67,11 +80,11 @@ class AssignmentRepository:
         )
         await stamp_company(self.session)  # availability is cached with the company
 
-    async def lock_technician(self, tech_id: str) -> None:
-        """Serialize every change to one technician's day (a row lock on PostgreSQL)."""
-        await self.session.execute(
-            select(t.TechnicianRow.id).where(t.TechnicianRow.id == tech_id).with_for_update()
-        )
+    async def lock_technician(self, tech_id: str) -> bool:
+        """Serialize every change to one technician's day (a row lock on PostgreSQL); whether
+        they are available, as the row says once it is ours."""
+        available = await self.session.scalar(_LOCK_TECHNICIAN, {"id": tech_id})
+        return bool(available)
 
     async def set_schedule(self, stops: list[PlannedStop]) -> None:
         for stop in stops:
@@ -333,6 +346,14 @@ _DAY = (
             ),
         )
     )
+)
+
+
+_DAY_OF = _DAY.where(
+    or_(_W.technician_id == bindparam("tech"), t.OfferRow.technician_id == bindparam("tech"))
+)
+_LOCK_TECHNICIAN = (
+    select(t.TechnicianRow.available).where(t.TechnicianRow.id == bindparam("id")).with_for_update()
 )
 
 
