@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, insert, select, update
+from sqlalchemy import Row, Select, bindparam, event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from dispatch.ports import OPEN_LIMIT
 from dispatch.workorder import OPEN, Flag, Photo, Status, TimelineEvent, Wants, WorkOrder
@@ -41,6 +42,9 @@ class WorkOrderRepository:
         self._timelines: dict[int, list[TimelineEvent]] = {}
         self._locked: set[int] = set()
         self._created: set[int] = set()  # inserted by this unit of work
+        # Timeline rows not written yet: they go in as one INSERT when the transaction
+        # commits (see _write_pending) or before this repository reads the timeline.
+        self._pending: list[dict[str, Any]] = session.sync_session.info.setdefault(_PENDING, [])
 
     async def next_seq(self) -> int:
         return await next_value(self.session, "work_order")
@@ -60,6 +64,7 @@ class WorkOrderRepository:
         timeline = self._timelines.get(seq)
         if known is not None and timeline is not None and (not lock or seq in self._locked):
             return _from_values(seq, known.values, list(timeline))
+        await self.write_events()
         row = (
             await self.session.execute(_LOCKED_BY_SEQ if lock else _BY_SEQ, {"seq": seq})
         ).first()
@@ -76,8 +81,17 @@ class WorkOrderRepository:
     def created_here(self, seq: int) -> bool:
         return seq in self._created
 
+    async def write_events(self) -> None:
+        """Write the timeline rows saved so far (commit does it too)."""
+        if self._pending:
+            rows = list(self._pending)
+            self._pending.clear()
+            await self.session.execute(_INSERT_EVENTS, rows)
+
     def forget_locks(self) -> None:
-        """The transaction ended: its locks are gone and others may write again."""
+        """The transaction ended: its locks are gone and others may write again; timeline
+        rows it did not write are dropped with it (a rollback)."""
+        self._pending.clear()
         self._timelines.clear()
         self._locked.clear()
         self._created.clear()
@@ -108,6 +122,7 @@ class WorkOrderRepository:
             query = query.where(_TABLE.c.seq > after_seq)
         rows = list((await self.session.execute(query)).all())
         by_id: dict[int, list[TimelineEvent]] = {r.id: [] for r in rows}
+        await self.write_events()
         if rows:
             events = await self.session.execute(
                 select(_TIMELINE_TABLE)
@@ -182,8 +197,9 @@ class WorkOrderRepository:
         return {r for r in rows if r is not None}
 
     async def _append_events(self, row_id: int, wo: WorkOrder) -> None:
-        """One INSERT for the new events."""
-        rows = [
+        """The new events join the rows to write: one INSERT per transaction, not one per
+        save (intake, the engine's flag or offer and the notifier each add some)."""
+        self._pending += [
             {
                 "work_order_id": row_id,
                 "at": e.at,
@@ -199,8 +215,29 @@ class WorkOrderRepository:
         if timeline is not None:
             timeline.extend(wo.new_events)
         wo.new_events.clear()
-        if rows:
-            await self.session.execute(_INSERT_EVENTS, rows)
+
+
+_PENDING = "callout.pending_timeline"  # Session.info key: rows _append_events queued
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    """Timeline rows queued in this transaction go in before it commits (runs inside the
+    async session's greenlet, so a blocking execute is fine here)."""
+    rows = session.info.get(_PENDING)
+    if rows:
+        pending = list(rows)
+        rows.clear()
+        session.execute(_INSERT_EVENTS, pending)
+
+
+async def write_pending_events(session: AsyncSession) -> None:
+    """For readers of timeline_events outside this repository, mid-transaction."""
+    rows = session.sync_session.info.get(_PENDING)
+    if rows:
+        pending = list(rows)
+        rows.clear()
+        await session.execute(_INSERT_EVENTS, pending)
 
 
 @dataclass(slots=True)
