@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Result, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Result, Row, Select, and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.offers import Offer
 from dispatch.planning import Booking, PlannedStop
-from dispatch.workorder import HELD, STARTED, Status, WorkOrder
+from dispatch.workorder import HELD, STARTED, Status, Wants, WorkOrder
 from storage import tables as t
 from storage.company_repo import CompanyRepository, stamp_company
 from storage.workorder_repo import WorkOrderRepository, to_domain
@@ -33,7 +34,8 @@ class AssignmentRepository:
     async def bookings(self, day_start: datetime, day_end: datetime) -> list[Booking]:
         """Work orders holding a place in someone's day: assigned or under way (their
         technician), or offered (the live offer's technician)."""
-        return (await self.day(day_start, day_end))[0]
+        rows = await self.session.execute(_DAY_FULL, {"start": day_start, "end": day_end})
+        return self._day(rows, _whole)[0]
 
     async def done_today(self, day_start: datetime, day_end: datetime) -> dict[str, int]:
         return (await self.day(day_start, day_end))[1]
@@ -42,11 +44,15 @@ class AssignmentRepository:
         self, day_start: datetime, day_end: datetime
     ) -> tuple[list[Booking], dict[str, int]]:
         """The bookings and the jobs done per technician of a day, in one query: the
-        engine reads them together for every request."""
-        return self._day(await self.session.execute(_DAY, {"start": day_start, "end": day_end}))
+        engine reads them together for every request. Their work orders carry what
+        planning reads (no description, flag or timeline): see _for_planning."""
+        rows = await self.session.execute(_DAY, {"start": day_start, "end": day_end})
+        return self._day(rows, _for_planning)
 
     @staticmethod
-    def _day(rows: Result[Any]) -> tuple[list[Booking], dict[str, int]]:
+    def _day(
+        rows: Result[Any], make: Callable[[Row[Any]], WorkOrder]
+    ) -> tuple[list[Booking], dict[str, int]]:
         bookings: list[Booking] = []
         done: Counter[str] = Counter()
         for row in rows:
@@ -57,7 +63,7 @@ class AssignmentRepository:
                 continue
             tech = offered_to if row.status == Status.OFFERED.value else row.technician_id
             if tech is not None:
-                booking = Booking(to_domain(row, []), tech, row.plan_position)
+                booking = Booking(make(row), tech, row.plan_position)
                 bookings.append(booking)
         return bookings, dict(done)
 
@@ -68,7 +74,7 @@ class AssignmentRepository:
         rows = await self.session.execute(
             _DAY_OF, {"start": day_start, "end": day_end, "tech": tech_id}
         )
-        bookings, done = self._day(rows)
+        bookings, done = self._day(rows, _for_planning)
         return [b for b in bookings if b.technician_id == tech_id], done.get(tech_id, 0)
 
     async def unavailable(self) -> frozenset[str]:
@@ -323,30 +329,88 @@ _W = t.WorkOrderRow
 _IN_DAY = (_W.planned_start.is_(None)) | (
     (_W.planned_start >= bindparam("start")) & (_W.planned_start < bindparam("end"))
 )
-# Held work orders (their technician), offered ones (joined to their live offer's technician)
-# and the day's done ones (counted per technician), in one statement.
-_DAY = (
-    select(t.Base.metadata.tables["work_orders"], t.OfferRow.technician_id.label("offered_to"))
-    .outerjoin(
-        t.OfferRow,
-        and_(
-            t.OfferRow.work_order_id == _W.id,
-            t.OfferRow.status == "live",
-            _W.status == Status.OFFERED.value,
-        ),
+_WORK_ORDERS = t.Base.metadata.tables["work_orders"]
+# What DayView.routes and DayView.job read of a booked work order, and what the query needs.
+_PLANNING = [
+    _WORK_ORDERS.c[name]
+    for name in (
+        "id",
+        "seq",
+        "status",
+        "priority",
+        "skill_id",
+        "customer_id",
+        "site_id",
+        "equipment_id",
+        "technician_id",
+        "created_at",
+        "sla_due_at",
+        "wants_start",
+        "wants_end",
+        "source_channel",
+        "extra_minutes",
+        "plan_position",
     )
-    .where(
-        or_(
-            and_(_W.status.in_([s.value for s in HELD]), _IN_DAY),
-            and_(_W.status == Status.OFFERED.value, t.OfferRow.id.is_not(None), _IN_DAY),
+]
+
+
+def _whole(row: Row[Any]) -> WorkOrder:
+    return to_domain(row, [])
+
+
+def _for_planning(row: Row[Any]) -> WorkOrder:
+    """A booked work order as planning sees it: no description, flag or timeline (fewer
+    columns to read and convert, for every booking of the day on every request)."""
+    wants = None
+    if row.wants_start is not None and row.wants_end is not None:
+        wants = Wants(row.wants_start, row.wants_end)
+    return WorkOrder(
+        seq=row.seq,
+        customer_id=row.customer_id,
+        description="",
+        created_at=row.created_at,
+        priority=row.priority,
+        skill=row.skill_id,
+        site_id=row.site_id,
+        equipment_id=row.equipment_id,
+        status=Status(row.status),
+        sla_due_at=row.sla_due_at,
+        wants=wants,
+        technician_id=row.technician_id,
+        source_channel=row.source_channel,
+        extra_minutes=row.extra_minutes,
+    )
+
+
+def _day_query(*columns: Any) -> Select[Any]:
+    """Held work orders (their technician), offered ones (joined to their live offer's
+    technician) and the day's done ones (counted per technician), in one statement."""
+    return (
+        select(*columns, t.OfferRow.technician_id.label("offered_to"))
+        .outerjoin(
+            t.OfferRow,
             and_(
-                _W.status.in_(DONE),
-                _W.planned_start >= bindparam("start"),
-                _W.planned_start < bindparam("end"),
+                t.OfferRow.work_order_id == _W.id,
+                t.OfferRow.status == "live",
+                _W.status == Status.OFFERED.value,
             ),
         )
+        .where(
+            or_(
+                and_(_W.status.in_([s.value for s in HELD]), _IN_DAY),
+                and_(_W.status == Status.OFFERED.value, t.OfferRow.id.is_not(None), _IN_DAY),
+                and_(
+                    _W.status.in_(DONE),
+                    _W.planned_start >= bindparam("start"),
+                    _W.planned_start < bindparam("end"),
+                ),
+            )
+        )
     )
-)
+
+
+_DAY = _day_query(*_PLANNING)
+_DAY_FULL = _day_query(_WORK_ORDERS)
 
 
 _DAY_OF = _DAY.where(
