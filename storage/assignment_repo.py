@@ -324,6 +324,7 @@ class AssignmentRepository:
 
 
 _DONE_SET = frozenset(DONE)
+_STATUS = {s.value: s for s in Status}
 _INSERT_DECISION = insert(t.Base.metadata.tables["decisions"])
 _W = t.WorkOrderRow
 _IN_DAY = (_W.planned_start.is_(None)) | (
@@ -373,7 +374,7 @@ def _for_planning(row: Row[Any]) -> WorkOrder:
         skill=row.skill_id,
         site_id=row.site_id,
         equipment_id=row.equipment_id,
-        status=Status(row.status),
+        status=_STATUS[row.status],
         sla_due_at=row.sla_due_at,
         wants=wants,
         technician_id=row.technician_id,

@@ -9,6 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.messaging import Conversation, Identity
+from storage.company_repo import VERSION_COLUMN, note_version
 from storage.tables import ConversationRow, IdentityRow, InboundRow
 
 CLAIM = timedelta(seconds=30)  # how long a handler may take before another retakes it
@@ -69,10 +70,13 @@ class InboundRepository:
         )
 
     async def count_since(self, channel: str, sender: str, since: datetime) -> int:
-        found = await self.session.scalar(
-            _COUNT_SINCE, {"channel": channel, "sender": sender, "since": since}
-        )
-        return int(found or 0)
+        row = (
+            await self.session.execute(
+                _COUNT_SINCE, {"channel": channel, "sender": sender, "since": since}
+            )
+        ).one()
+        note_version(self.session, row[1])
+        return int(row[0] or 0)
 
 
 class IdentityRepository:
@@ -233,7 +237,7 @@ _PROCESSED = (
     )
     .values(processed_at=bindparam("processed"), error=bindparam("failure"))
 )
-_COUNT_SINCE = (
+_COUNT_SINCE = select(
     select(func.count())
     .select_from(InboundRow)
     .where(
@@ -241,6 +245,8 @@ _COUNT_SINCE = (
         InboundRow.sender == bindparam("sender"),
         InboundRow.received_at >= bindparam("since"),
     )
+    .scalar_subquery(),
+    VERSION_COLUMN,
 )
 _IDENTITY = select(IdentityRow).where(
     IdentityRow.channel == bindparam("channel"), IdentityRow.address == bindparam("address")

@@ -120,7 +120,9 @@ class WorkOrderRepository:
         query = _filtered(select(_TABLE), where).order_by(_TABLE.c.seq).limit(limit)
         if after_seq is not None:
             query = query.where(_TABLE.c.seq > after_seq)
-        rows = list((await self.session.execute(query)).all())
+        return await self._with_timelines(list((await self.session.execute(query)).all()))
+
+    async def _with_timelines(self, rows: list[Row[Any]]) -> list[WorkOrder]:
         by_id: dict[int, list[TimelineEvent]] = {r.id: [] for r in rows}
         await self.write_events()
         if rows:
@@ -180,7 +182,10 @@ class WorkOrderRepository:
         self, customer_id: str, *, only: tuple[Status, ...] | None = None
     ) -> list[WorkOrder]:
         """The customer's open work orders (at most 50, oldest first), or those of `only`."""
-        statuses = tuple(s.value for s in (OPEN if only is None else only) if s in OPEN)
+        if only is None:  # every message of a customer asks: a statement built once
+            rows = list((await self.session.execute(_OPEN_OF, {"customer": customer_id})).all())
+            return await self._with_timelines(rows)
+        statuses = tuple(s.value for s in only if s in OPEN)
         where = WorkOrderFilter(customer_id=customer_id, statuses=statuses)
         return await self.find(where, after_seq=None, limit=OPEN_LIMIT)
 
@@ -273,6 +278,15 @@ _TIMELINE = (
     select(_TIMELINE_TABLE)
     .where(_TIMELINE_TABLE.c.work_order_id == bindparam("id"))
     .order_by(_TIMELINE_TABLE.c.id)
+)
+_OPEN_OF = (
+    select(_TABLE)
+    .where(
+        _TABLE.c.customer_id == bindparam("customer"),
+        _TABLE.c.status.in_(sorted(s.value for s in OPEN)),
+    )
+    .order_by(_TABLE.c.seq)
+    .limit(OPEN_LIMIT)
 )
 _INSERT = insert(_TABLE).returning(_TABLE.c.id)
 # The SET clause is the parameters given, other than row_id: only the changed columns.
