@@ -10,9 +10,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from dispatch.company import Company, Customer, Equipment, Site
+from dispatch.company import Company, Customer, Equipment, Site, Technician
 from dispatch.engine.adapt import job_requirements, point, worker_from_technician
-from dispatch.engine.model import Depot, Job, Point, Route, TravelTime, Window
+from dispatch.engine.model import Depot, Job, Point, Route, TravelTime, Window, Worker
 from dispatch.engine.routing import evaluate
 from dispatch.engine.travel import GreatCircleTravel
 from dispatch.workorder import STARTED, WorkOrder
@@ -52,6 +52,7 @@ class DayView:
     travel: TravelTime = field(init=False)
     depot: Depot | None = field(init=False)
     _jobs: dict[tuple[object, ...], Job | None] = field(init=False, repr=False)
+    _workers: dict[tuple[date, str], Worker] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         c = self.company
@@ -62,6 +63,7 @@ class DayView:
         self.sites = found.sites
         self.equipment = found.equipment
         self._jobs = found.jobs
+        self._workers = found.workers
         self.travel = GreatCircleTravel(c.assignment.detour_factor, c.assignment.speed_kmh)
         loc = c.settings.depot.location if c.settings.depot else None
         self.depot = None if loc is None else Depot(point(loc), Window(0, DAY_MINUTES))
@@ -142,9 +144,7 @@ class DayView:
                 continue
             if tech.home is None and fallback is None:
                 continue
-            worker = worker_from_technician(
-                tech, self.day, fallback_home=fallback, now=self._now_on_day()
-            )
+            worker = self._worker(tech, fallback)
             done = (done_today or {}).get(tech.id, 0)
             if tech.id in unavailable or done:
                 worker = replace(
@@ -169,6 +169,18 @@ class DayView:
                 jobs.append(job)
             routes[tech.id] = Route(worker, tuple(jobs), fixed)
         return routes
+
+    def _worker(self, tech: Technician, fallback: Point | None) -> Worker:
+        """worker_from_technician(..., now=now on this day), from the day's worker made once
+        per company: only the shift's start moves with the clock."""
+        base = self._workers.get((self.day, tech.id))
+        if base is None:
+            base = worker_from_technician(tech, self.day, fallback_home=fallback)
+            self._workers[(self.day, tech.id)] = base
+        now = self._now_on_day()
+        if now is not None and now > base.shift.start:
+            return replace(base, shift=Window(min(now, base.shift.end), base.shift.end))
+        return base
 
     def _now_on_day(self) -> float | None:
         now = self.now_minutes
@@ -200,6 +212,7 @@ class _Lookups:
     sites: dict[str, Site]
     equipment: dict[str, Equipment]
     jobs: dict[tuple[object, ...], Job | None]
+    workers: dict[tuple[date, str], Worker]  # each technician's day before the clock's now
 
 
 _MAX_JOBS = 20_000
@@ -218,6 +231,7 @@ def _lookups(company: Company) -> _Lookups:
         sites=sites,
         equipment={e.id: e for s in sites.values() for e in s.equipment},
         jobs={},
+        workers={},
     )
     _LAST[:] = [found]
     return found

@@ -361,7 +361,22 @@ def _whole(row: Row[Any]) -> WorkOrder:
 
 def _for_planning(row: Row[Any]) -> WorkOrder:
     """A booked work order as planning sees it: no description, flag or timeline (fewer
-    columns to read and convert, for every booking of the day on every request)."""
+    columns to read and convert, for every booking of the day on every request). The same
+    row makes the same work order: DayView only reads them, so they are kept per process."""
+    key = tuple(row)
+    wo = _PLANNED.get(key)
+    if wo is None:
+        if len(_PLANNED) >= _MAX_PLANNED:
+            _PLANNED.clear()
+        wo = _PLANNED[key] = _planned(row)
+    return wo
+
+
+_PLANNED: dict[tuple[Any, ...], WorkOrder] = {}
+_MAX_PLANNED = 20_000
+
+
+def _planned(row: Row[Any]) -> WorkOrder:
     wants = None
     if row.wants_start is not None and row.wants_end is not None:
         wants = Wants(row.wants_start, row.wants_end)
