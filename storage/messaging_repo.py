@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -85,6 +86,9 @@ class IdentityRepository:
         # Rows read in this unit of work: one message asks for its sender two or three times.
         # Every change here goes through these row objects, so the memo cannot go stale.
         self._rows: dict[tuple[str, str], IdentityRow | None] = {}
+        # Every dispatcher's rows, read with the first sender lookup (one query for both):
+        # a new request ends by alerting them. None until then.
+        self._dispatchers: list[IdentityRow] | None = None
 
     async def find(self, channel: str, address: str) -> Identity | None:
         row = await self._row(channel, address)
@@ -99,8 +103,20 @@ class IdentityRepository:
         return [_identity(r) for r in rows]
 
     async def of_parties(self, role: str, party_ids: list[str]) -> dict[str, list[Identity]]:
-        """of_party for several people at once (one query): every dispatcher, say."""
-        rows = await self.session.scalars(_OF_PARTIES, {"role": role, "party_ids": party_ids})
+        """of_party for several people at once (one query, or none for the dispatchers once
+        the sender was looked up): every dispatcher, say."""
+        rows: Iterable[IdentityRow]
+        if role == "dispatcher" and self._dispatchers is not None:
+            # The rows read then, and any linked since through this repository.
+            known = {r.id: r for r in self._dispatchers}
+            known.update((r.id, r) for r in self._rows.values() if r is not None)
+            wanted = set(party_ids)
+            rows = sorted(
+                (r for r in known.values() if r.role == role and r.party_id in wanted),
+                key=lambda r: r.id,
+            )
+        else:
+            rows = await self.session.scalars(_OF_PARTIES, {"role": role, "party_ids": party_ids})
         out: dict[str, list[Identity]] = {p: [] for p in party_ids}
         for r in rows:
             out[r.party_id].append(_identity(r))
@@ -154,7 +170,14 @@ class IdentityRepository:
 
     async def _row(self, channel: str, address: str) -> IdentityRow | None:
         key = (channel, address)
-        if key not in self._rows:
+        if key not in self._rows and self._dispatchers is None:
+            params = {"channel": channel, "address": address}
+            found = list(await self.session.scalars(_IDENTITY_AND_DISPATCHERS, params))
+            self._rows[key] = next(
+                (r for r in found if r.channel == channel and r.address == address), None
+            )
+            self._dispatchers = [r for r in found if r.role == "dispatcher"]
+        elif key not in self._rows:
             self._rows[key] = (
                 await self.session.scalars(_IDENTITY, {"channel": channel, "address": address})
             ).first()
@@ -250,6 +273,16 @@ _COUNT_SINCE = select(
 )
 _IDENTITY = select(IdentityRow).where(
     IdentityRow.channel == bindparam("channel"), IdentityRow.address == bindparam("address")
+)
+_IDENTITIES = IdentityRow.__table__
+_IDENTITY_AND_DISPATCHERS = select(IdentityRow).from_statement(
+    union_all(
+        select(_IDENTITIES).where(
+            _IDENTITIES.c.channel == bindparam("channel"),
+            _IDENTITIES.c.address == bindparam("address"),
+        ),
+        select(_IDENTITIES).where(_IDENTITIES.c.role == "dispatcher"),
+    )
 )
 _OF_PARTIES = (
     select(IdentityRow)
