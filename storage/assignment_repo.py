@@ -15,6 +15,7 @@ from dispatch.planning import Booking, PlannedStop
 from dispatch.workorder import HELD, STARTED, Status, Wants, WorkOrder
 from storage import tables as t
 from storage.company_repo import CompanyRepository, stamp_company
+from storage.core import connection
 from storage.workorder_repo import WorkOrderRepository, to_domain
 
 DONE = (Status.COMPLETED.value, Status.SIGNED_OFF.value, Status.INVOICED.value)
@@ -34,7 +35,9 @@ class AssignmentRepository:
     async def bookings(self, day_start: datetime, day_end: datetime) -> list[Booking]:
         """Work orders holding a place in someone's day: assigned or under way (their
         technician), or offered (the live offer's technician)."""
-        rows = await self.session.execute(_DAY_FULL, {"start": day_start, "end": day_end})
+        rows = await (await connection(self.session)).execute(
+            _DAY_FULL, {"start": day_start, "end": day_end}
+        )
         return self._day(rows, _whole)[0]
 
     async def done_today(self, day_start: datetime, day_end: datetime) -> dict[str, int]:
@@ -46,7 +49,9 @@ class AssignmentRepository:
         """The bookings and the jobs done per technician of a day, in one query: the
         engine reads them together for every request. Their work orders carry what
         planning reads (no description, flag or timeline): see _for_planning."""
-        rows = await self.session.execute(_DAY, {"start": day_start, "end": day_end})
+        rows = await (await connection(self.session)).execute(
+            _DAY, {"start": day_start, "end": day_end}
+        )
         return self._day(rows, _for_planning)
 
     @staticmethod
@@ -89,7 +94,7 @@ class AssignmentRepository:
     async def lock_technician(self, tech_id: str) -> bool:
         """Serialize every change to one technician's day (a row lock on PostgreSQL); whether
         they are available, as the row says once it is ours."""
-        available = await self.session.scalar(_LOCK_TECHNICIAN, {"id": tech_id})
+        available = await (await connection(self.session)).scalar(_LOCK_TECHNICIAN, {"id": tech_id})
         return bool(available)
 
     async def set_schedule(self, stops: list[PlannedStop]) -> None:

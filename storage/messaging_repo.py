@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.messaging import Conversation, Identity
 from storage.company_repo import VERSION_COLUMN, note_version
+from storage.core import connection
 from storage.tables import ConversationRow, IdentityRow, InboundRow
 
 CLAIM = timedelta(seconds=30)  # how long a handler may take before another retakes it
@@ -28,7 +29,7 @@ class InboundRepository:
         unprocessed) is taken again, so a retry from the sender is not lost."""
         until = now + CLAIM
         postgres = self.session.get_bind().dialect.name == "postgresql"
-        result = await self.session.execute(
+        result = await (await connection(self.session)).execute(
             _STORE_PG if postgres else _STORE_SQLITE,
             {
                 "channel": channel,
@@ -41,7 +42,7 @@ class InboundRepository:
         )
         if result.first() is not None:
             return True
-        retaken = await self.session.execute(
+        retaken = await (await connection(self.session)).execute(
             _RETAKE,
             {"w_channel": channel, "w_external_id": external_id, "now": now, "until": until},
         )
@@ -60,7 +61,7 @@ class InboundRepository:
     async def mark_processed(
         self, channel: str, external_id: str, now: datetime, error: str | None = None
     ) -> None:
-        await self.session.execute(
+        await (await connection(self.session)).execute(
             _PROCESSED,
             {
                 "w_channel": channel,
@@ -72,7 +73,7 @@ class InboundRepository:
 
     async def count_since(self, channel: str, sender: str, since: datetime) -> int:
         row = (
-            await self.session.execute(
+            await (await connection(self.session)).execute(
                 _COUNT_SINCE, {"channel": channel, "sender": sender, "since": since}
             )
         ).one()

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.messaging import Fallback as Fallback
 from dispatch.messaging import NewMessage
+from storage.core import connection
 from storage.tables import DispatcherRow, IdentityRow, OutboxRow, WorkOrderRow
 
 WAITING = ("pending", "claimed", "sending")
@@ -67,7 +68,7 @@ class OutboxRepository:
         fallback: Fallback | None = None,
     ) -> int:
         # A plain INSERT, not a unit-of-work object: nothing reads the row back here.
-        row_id = await self.session.scalar(
+        row_id = await (await connection(self.session)).scalar(
             _INSERT_ONE,
             {
                 "channel": channel,
@@ -90,7 +91,7 @@ class OutboxRepository:
         """Several messages in one statement, in this order (the order they go out in)."""
         if not messages:
             return
-        await self.session.execute(
+        await (await connection(self.session)).execute(
             _INSERT_MANY,
             [
                 {

@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.core import connection
 from storage.tables import SequenceRow
 
 FIRST = {"work_order": 1001}
@@ -23,7 +24,7 @@ async def next_value(session: AsyncSession, name: str) -> int:
     if postgres and name in NATIVE:
         return int(await session.scalar(select(func.nextval(NATIVE[name]))) or 0)
     # One statement: create the counter at its first value, or count on under its row lock.
-    value = await session.scalar(
+    value = await (await connection(session)).scalar(
         _NEXT_PG if postgres else _NEXT_SQLITE, {"name": name, "value": FIRST.get(name, 1)}
     )
     assert value is not None
@@ -32,7 +33,7 @@ async def next_value(session: AsyncSession, name: str) -> int:
 
 async def read(session: AsyncSession, name: str) -> int | None:
     """The current value of `name`, None when it was never set."""
-    return await session.scalar(_READ, {"name": name})
+    return await (await connection(session)).scalar(_READ, {"name": name})
 
 
 async def stamp(session: AsyncSession, name: str) -> int:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from dispatch.ports import OPEN_LIMIT
 from dispatch.workorder import OPEN, Flag, Photo, Status, TimelineEvent, Wants, WorkOrder
 from storage import tables as t
+from storage.core import connection
 from storage.sequences import next_value
 
 
@@ -52,7 +53,8 @@ class WorkOrderRepository:
     async def add(self, wo: WorkOrder) -> None:
         await self.session.flush()  # a walk-in customer or site added through the ORM
         values = _values(wo)
-        row_id = (await self.session.execute(_INSERT, {"seq": wo.seq, **values})).scalar_one()
+        conn = await connection(self.session)
+        row_id = (await conn.execute(_INSERT, {"seq": wo.seq, **values})).scalar_one()
         self._rows[wo.seq] = _Saved(int(row_id), values)
         self._timelines[wo.seq] = wo.timeline[: len(wo.timeline) - len(wo.new_events)]
         self._locked.add(wo.seq)
@@ -66,12 +68,14 @@ class WorkOrderRepository:
             return _from_values(seq, known.values, list(timeline))
         await self.write_events()
         row = (
-            await self.session.execute(_LOCKED_BY_SEQ if lock else _BY_SEQ, {"seq": seq})
+            await (await connection(self.session)).execute(
+                _LOCKED_BY_SEQ if lock else _BY_SEQ, {"seq": seq}
+            )
         ).first()
         if row is None:
             return None
         saved = self._remember(row)
-        events = await self.session.execute(_TIMELINE, {"id": saved.id})
+        events = await (await connection(self.session)).execute(_TIMELINE, {"id": saved.id})
         timeline = [_event(e) for e in events]
         self._timelines[seq] = timeline
         if lock:
@@ -86,7 +90,7 @@ class WorkOrderRepository:
         if self._pending:
             rows = list(self._pending)
             self._pending.clear()
-            await self.session.execute(_INSERT_EVENTS, rows)
+            await (await connection(self.session)).execute(_INSERT_EVENTS, rows)
 
     def forget_locks(self) -> None:
         """The transaction ended: its locks are gone and others may write again; timeline
@@ -103,7 +107,9 @@ class WorkOrderRepository:
         values = _values(wo)
         changed = {k: v for k, v in values.items() if saved.values[k] != v}
         if changed:
-            await self.session.execute(_UPDATE_BY_ID, {"row_id": saved.id, **changed})
+            await (await connection(self.session)).execute(
+                _UPDATE_BY_ID, {"row_id": saved.id, **changed}
+            )
             saved.values.update(changed)
         await self._append_events(saved.id, wo)
 
@@ -111,7 +117,7 @@ class WorkOrderRepository:
         saved = self._rows.get(seq)
         if saved is not None:
             return saved.id
-        found = (await self.session.execute(_ID_BY_SEQ, {"seq": seq})).scalar()
+        found = (await (await connection(self.session)).execute(_ID_BY_SEQ, {"seq": seq})).scalar()
         return None if found is None else int(found)
 
     async def find(
@@ -183,7 +189,8 @@ class WorkOrderRepository:
     ) -> list[WorkOrder]:
         """The customer's open work orders (at most 50, oldest first), or those of `only`."""
         if only is None:  # every message of a customer asks: a statement built once
-            rows = list((await self.session.execute(_OPEN_OF, {"customer": customer_id})).all())
+            conn = await connection(self.session)
+            rows = list((await conn.execute(_OPEN_OF, {"customer": customer_id})).all())
             return await self._with_timelines(rows)
         statuses = tuple(s.value for s in only if s in OPEN)
         where = WorkOrderFilter(customer_id=customer_id, statuses=statuses)
