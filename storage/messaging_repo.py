@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, union_all, update
+from sqlalchemy import bindparam, func, insert, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -199,15 +199,14 @@ def _identity(row: IdentityRow) -> Identity:
 class ConversationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._rows: dict[tuple[str, str], ConversationRow] = {}
+        self._ids: dict[tuple[str, str], int] = {}  # rows read or written here
 
     async def get(self, channel: str, address: str) -> Conversation:
-        row = (
-            await self.session.scalars(_CONVERSATION, {"channel": channel, "address": address})
-        ).first()
+        conn = await connection(self.session)
+        row = (await conn.execute(_CONVERSATION, {"channel": channel, "address": address})).first()
         if row is None:
             return Conversation(channel=channel, address=address)
-        self._rows[(channel, address)] = row
+        self._ids[(channel, address)] = row.id
         return Conversation(
             channel=channel,
             address=address,
@@ -217,14 +216,20 @@ class ConversationRepository:
         )
 
     async def save(self, conv: Conversation, now: datetime) -> None:
-        row = self._rows.get((conv.channel, conv.address))
-        if row is None:
-            row = ConversationRow(channel=conv.channel, address=conv.address)
-            self.session.add(row)
-            self._rows[(conv.channel, conv.address)] = row
-        row.state, row.data = conv.state, dict(conv.data)
-        row.work_order_seq, row.updated_at = conv.work_order_seq, now
-        await self.session.flush()
+        key = (conv.channel, conv.address)
+        values = {
+            "state": conv.state,
+            "data": dict(conv.data),
+            "work_order_seq": conv.work_order_seq,
+            "updated_at": now,
+        }
+        conn = await connection(self.session)
+        row_id = self._ids.get(key)
+        if row_id is None:
+            params = {"channel": conv.channel, "address": conv.address, **values}
+            self._ids[key] = (await conn.execute(_NEW_CONVERSATION, params)).scalar_one()
+        else:
+            await conn.execute(_SAVE_CONVERSATION, {"row_id": row_id, **values})
 
 
 # The statements of every inbound message, built once.
@@ -293,8 +298,16 @@ _OF_PARTIES = (
     )
     .order_by(IdentityRow.id)
 )
+_CONVERSATIONS = ConversationRow.metadata.tables["conversations"]
+_NEW_CONVERSATION = insert(_CONVERSATIONS).returning(_CONVERSATIONS.c.id)
+_SAVE_CONVERSATION = update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == bindparam("row_id"))
 _CONVERSATION = (
-    select(ConversationRow)
+    select(
+        ConversationRow.id,
+        ConversationRow.state,
+        ConversationRow.data,
+        ConversationRow.work_order_seq,
+    )
     .where(
         ConversationRow.channel == bindparam("channel"),
         ConversationRow.address == bindparam("address"),
