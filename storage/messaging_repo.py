@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, union_all, update
+from sqlalchemy import Row, bindparam, func, insert, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,31 +84,30 @@ class InboundRepository:
 
 
 class IdentityRepository:
+    """Identities through Core statements; the rows read or written in this unit of work are
+    remembered (one message asks for its sender two or three times), and every change here
+    goes through them, so the memo cannot go stale."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        # Rows read in this unit of work: one message asks for its sender two or three times.
-        # Every change here goes through these row objects, so the memo cannot go stale.
-        self._rows: dict[tuple[str, str], IdentityRow | None] = {}
+        self._rows: dict[tuple[str, str], _IdentityRow | None] = {}
         # Every dispatcher's rows, read with the first sender lookup (one query for both):
         # a new request ends by alerting them. None until then.
-        self._dispatchers: list[IdentityRow] | None = None
+        self._dispatchers: list[_IdentityRow] | None = None
 
     async def find(self, channel: str, address: str) -> Identity | None:
         row = await self._row(channel, address)
         return None if row is None else _identity(row)
 
     async def of_party(self, role: str, party_id: str) -> list[Identity]:
-        rows = await self.session.scalars(
-            select(IdentityRow)
-            .where(IdentityRow.role == role, IdentityRow.party_id == party_id)
-            .order_by(IdentityRow.id)
-        )
-        return [_identity(r) for r in rows]
+        conn = await connection(self.session)
+        rows = await conn.execute(_OF_PARTY, {"role": role, "party_id": party_id})
+        return [_identity(_IdentityRow.of(r)) for r in rows]
 
     async def of_parties(self, role: str, party_ids: list[str]) -> dict[str, list[Identity]]:
         """of_party for several people at once (one query, or none for the dispatchers once
         the sender was looked up): every dispatcher, say."""
-        rows: Iterable[IdentityRow]
+        rows: Iterable[_IdentityRow]
         if role == "dispatcher" and self._dispatchers is not None:
             # The rows read then, and any linked since through this repository.
             known = {r.id: r for r in self._dispatchers}
@@ -117,7 +118,9 @@ class IdentityRepository:
                 key=lambda r: r.id,
             )
         else:
-            rows = await self.session.scalars(_OF_PARTIES, {"role": role, "party_ids": party_ids})
+            conn = await connection(self.session)
+            found = await conn.execute(_OF_PARTIES, {"role": role, "party_ids": party_ids})
+            rows = [_IdentityRow.of(r) for r in found]
         out: dict[str, list[Identity]] = {p: [] for p in party_ids}
         for r in rows:
             out[r.party_id].append(_identity(r))
@@ -134,58 +137,101 @@ class IdentityRepository:
         username: str | None = None,
     ) -> Identity:
         row = await self._row(channel, address)
+        conn = await connection(self.session)
         if row is None:
-            row = IdentityRow(
-                channel=channel,
-                address=address,
-                role=role,
-                party_id=party_id,
-                username=username,
-                opted_out=False,
-                created_at=now,
-            )
-            self.session.add(row)
+            values = {
+                "channel": channel,
+                "address": address,
+                "role": role,
+                "party_id": party_id,
+                "username": username,
+                "opted_out": False,
+                "created_at": now,
+            }
+            row_id = (await conn.execute(_NEW_IDENTITY, values)).scalar_one()
+            row = _IdentityRow(row_id, channel, address, role, party_id, username, False)
             self._rows[(channel, address)] = row
         else:
             row.role, row.party_id = role, party_id
             row.username = username or row.username
-        await self.session.flush()
+            await conn.execute(
+                _SAVE_IDENTITY,
+                {
+                    "row_id": row.id,
+                    "role": row.role,
+                    "party_id": row.party_id,
+                    "username": row.username,
+                },
+            )
         return _identity(row)
 
     async def set_opted_out(self, phone: str, opted_out: bool, now: datetime) -> None:
         """SMS opt-out is per number, whoever is behind it (a stranger too)."""
         row = await self._row("sms", phone)
+        conn = await connection(self.session)
         if row is None:
-            row = IdentityRow(
-                channel="sms",
-                address=phone,
-                role="customer",
-                party_id="",
-                opted_out=opted_out,
-                created_at=now,
-            )
-            self.session.add(row)
+            values = {
+                "channel": "sms",
+                "address": phone,
+                "role": "customer",
+                "party_id": "",
+                "username": None,
+                "opted_out": opted_out,
+                "created_at": now,
+            }
+            row_id = (await conn.execute(_NEW_IDENTITY, values)).scalar_one()
+            row = _IdentityRow(row_id, "sms", phone, "customer", "", None, opted_out)
             self._rows[("sms", phone)] = row
+            return
         row.opted_out = opted_out
-        await self.session.flush()
+        await conn.execute(_SAVE_IDENTITY, {"row_id": row.id, "opted_out": opted_out})
 
-    async def _row(self, channel: str, address: str) -> IdentityRow | None:
+    async def _row(self, channel: str, address: str) -> _IdentityRow | None:
         key = (channel, address)
-        if key not in self._rows and self._dispatchers is None:
-            params = {"channel": channel, "address": address}
-            found = list(await self.session.scalars(_IDENTITY_AND_DISPATCHERS, params))
+        if key in self._rows:
+            return self._rows[key]
+        conn = await connection(self.session)
+        params = {"channel": channel, "address": address}
+        if self._dispatchers is None:
+            found = [
+                _IdentityRow.of(r) for r in await conn.execute(_IDENTITY_AND_DISPATCHERS, params)
+            ]
             self._rows[key] = next(
                 (r for r in found if r.channel == channel and r.address == address), None
             )
-            self._dispatchers = [r for r in found if r.role == "dispatcher"]
-        elif key not in self._rows:
-            self._rows[key] = (
-                await self.session.scalars(_IDENTITY, {"channel": channel, "address": address})
-            ).first()
+            # The sender's own row, when a dispatcher's, is one object in both places.
+            mine = self._rows[key]
+            self._dispatchers = [
+                mine if mine is not None and r.id == mine.id else r
+                for r in found
+                if r.role == "dispatcher"
+            ]
+        else:
+            first = (await conn.execute(_IDENTITY, params)).first()
+            self._rows[key] = None if first is None else _IdentityRow.of(first)
         return self._rows[key]
 
 
-def _identity(row: IdentityRow) -> Identity:
+@dataclass(slots=True)
+class _IdentityRow:
+    """An identities row as this unit of work knows it."""
+
+    id: int
+    channel: str
+    address: str
+    role: str
+    party_id: str
+    username: str | None
+    opted_out: bool
+
+    @classmethod
+    def of(cls, row: Row[Any]) -> _IdentityRow:
+        return cls(
+            row.id, row.channel, row.address, row.role, row.party_id, row.username, row.opted_out
+        )
+
+
+def _identity(row: _IdentityRow) -> Identity:
     return Identity(
         channel=row.channel,
         address=row.address,
@@ -277,27 +323,35 @@ _COUNT_SINCE = select(
     .scalar_subquery(),
     VERSION_COLUMN,
 )
-_IDENTITY = select(IdentityRow).where(
-    IdentityRow.channel == bindparam("channel"), IdentityRow.address == bindparam("address")
+_IDENTITIES = IdentityRow.metadata.tables["identities"]
+_IDENTITY_COLUMNS = [
+    _IDENTITIES.c[name]
+    for name in ("id", "channel", "address", "role", "party_id", "username", "opted_out")
+]
+_IDENTITY = select(*_IDENTITY_COLUMNS).where(
+    _IDENTITIES.c.channel == bindparam("channel"), _IDENTITIES.c.address == bindparam("address")
 )
-_IDENTITIES = IdentityRow.__table__
-_IDENTITY_AND_DISPATCHERS = select(IdentityRow).from_statement(
-    union_all(
-        select(_IDENTITIES).where(
-            _IDENTITIES.c.channel == bindparam("channel"),
-            _IDENTITIES.c.address == bindparam("address"),
-        ),
-        select(_IDENTITIES).where(_IDENTITIES.c.role == "dispatcher"),
+_IDENTITY_AND_DISPATCHERS = union_all(
+    _IDENTITY, select(*_IDENTITY_COLUMNS).where(_IDENTITIES.c.role == "dispatcher")
+)
+_OF_PARTY = (
+    select(*_IDENTITY_COLUMNS)
+    .where(
+        _IDENTITIES.c.role == bindparam("role"),
+        _IDENTITIES.c.party_id == bindparam("party_id"),
     )
+    .order_by(_IDENTITIES.c.id)
 )
 _OF_PARTIES = (
-    select(IdentityRow)
+    select(*_IDENTITY_COLUMNS)
     .where(
-        IdentityRow.role == bindparam("role"),
-        IdentityRow.party_id.in_(bindparam("party_ids", expanding=True)),
+        _IDENTITIES.c.role == bindparam("role"),
+        _IDENTITIES.c.party_id.in_(bindparam("party_ids", expanding=True)),
     )
-    .order_by(IdentityRow.id)
+    .order_by(_IDENTITIES.c.id)
 )
+_NEW_IDENTITY = insert(_IDENTITIES).returning(_IDENTITIES.c.id)
+_SAVE_IDENTITY = update(_IDENTITIES).where(_IDENTITIES.c.id == bindparam("row_id"))
 _CONVERSATIONS = ConversationRow.metadata.tables["conversations"]
 _NEW_CONVERSATION = insert(_CONVERSATIONS).returning(_CONVERSATIONS.c.id)
 _SAVE_CONVERSATION = update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == bindparam("row_id"))
