@@ -301,7 +301,7 @@ class AssignmentRepository:
     ) -> None:
         wo_id = await self.work_orders.row_id(seq)
         assert wo_id is not None
-        await self.session.execute(
+        await (await connection(self.session)).execute(
             _INSERT_DECISION,
             {
                 "work_order_id": wo_id,

@@ -240,7 +240,7 @@ def _write_pending(session: Session) -> None:
     if rows:
         pending = list(rows)
         rows.clear()
-        session.execute(_INSERT_EVENTS, pending)
+        session.connection().execute(_INSERT_EVENTS, pending)
 
 
 async def write_pending_events(session: AsyncSession) -> None:
