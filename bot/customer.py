@@ -51,8 +51,10 @@ async def customer_message(
     customer = await _customer(uow, msg.channel, msg.sender, identity)
     text = msg.text.strip()
     word = text.upper().lstrip("/")
+    # Read once: sign-off replies look for a completed one, follow-ups for the latest.
+    open_now = [] if customer is None else await uow.work_orders.open_for_customer(customer.id)
     if customer is not None:
-        signing = await customer_signoff(uow, deps, received, customer)
+        signing = await customer_signoff(uow, deps, received, customer, open_now)
         if signing is not None:
             return signing
     if word == "STATUS":
@@ -69,11 +71,7 @@ async def customer_message(
         conv.state, conv.data = "idle", {}
         await uow.conversations.save(conv, deps.clock.now())
     # Follow-ups go to what the customer asked for, not to maintenance we scheduled.
-    open_orders = [
-        wo
-        for wo in ([] if customer is None else await uow.work_orders.open_for_customer(customer.id))
-        if wo.source_channel != "pm"
-    ]
+    open_orders = [wo for wo in open_now if wo.source_channel != "pm"]
     understood = (
         parse_message(company, text, at=deps.clock.now(), customer=customer) if text else None
     )

@@ -25,7 +25,7 @@ from dispatch.events import (
     OfferWithdrawn,
     WindowMoved,
 )
-from dispatch.messaging import Fallback
+from dispatch.messaging import Fallback, NewMessage
 from dispatch.workorder import WorkOrder
 
 
@@ -166,8 +166,33 @@ async def to_staff(
 async def to_dispatchers(
     uow: BotUnitOfWork, deps: Deps, company: Company, out: Outgoing, wo: WorkOrder | None = None
 ) -> None:
+    """What to_staff does for each dispatcher, with one query and one insert for them all."""
+    if not company.dispatchers:
+        return
+    work_order_id = await uow.work_orders.row_id(wo.seq) if wo else None
+    linked = await uow.identities.of_parties("dispatcher", [d.id for d in company.dispatchers])
+    messages: list[NewMessage] = []
     for d in company.dispatchers:
-        await to_staff(uow, deps, "dispatcher", d.id, out, wo)
+        chats = [i for i in linked.get(d.id, []) if i.channel == "telegram"]
+        payload = out.to_json()
+        if chats and "telegram" in deps.config.channels:
+            messages.append(
+                NewMessage(
+                    "telegram",
+                    chats[0].address,
+                    payload,
+                    kind=out.kind,
+                    work_order_id=work_order_id,
+                    fallback=Fallback(phone_channel(deps), d.phone),
+                )
+            )
+        else:
+            messages.append(
+                NewMessage(
+                    phone_channel(deps), d.phone, payload, out.kind, work_order_id=work_order_id
+                )
+            )
+    await uow.outbox.add_many(messages, now=deps.clock.now())
 
 
 async def to_customer(uow: BotUnitOfWork, deps: Deps, wo: WorkOrder, out: Outgoing) -> None:

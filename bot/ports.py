@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from dispatch.messaging import Conversation, Fallback, Identity
+from dispatch.messaging import Conversation, Fallback, Identity, NewMessage
 from dispatch.ports import UnitOfWork
 from dispatch.sla_clock import SlaStore
 
@@ -24,6 +24,7 @@ class Inbox(Protocol):
 class Identities(Protocol):
     async def find(self, channel: str, address: str) -> Identity | None: ...
     async def of_party(self, role: str, party_id: str) -> list[Identity]: ...
+    async def of_parties(self, role: str, party_ids: list[str]) -> dict[str, list[Identity]]: ...
     async def link(
         self,
         channel: str,
@@ -55,6 +56,7 @@ class Outbox(Protocol):
         due_at: datetime | None = None,
         fallback: Fallback | None = None,
     ) -> int: ...
+    async def add_many(self, messages: list[NewMessage], *, now: datetime) -> None: ...
 
 
 class BoardLinkMaker(Protocol):

@@ -12,6 +12,7 @@ from bot.messages import Choice, Outgoing
 from bot.notify import to_customer, to_dispatchers
 from bot.ports import BotUnitOfWork
 from dispatch.company import Customer
+from dispatch.ports import OPEN_LIMIT
 from dispatch.signoff import (
     CodeNeeded,
     NotAReply,
@@ -61,11 +62,20 @@ def _qty(qty: Decimal) -> str:
 
 
 async def customer_signoff(
-    uow: BotUnitOfWork, deps: Deps, received: Received, customer: Customer
+    uow: BotUnitOfWork,
+    deps: Deps,
+    received: Received,
+    customer: Customer,
+    open_orders: list[WorkOrder] | None = None,
 ) -> list[Outgoing] | None:
-    """Handle a reply about a completed job waiting for sign-off; None if it isn't one."""
+    """Handle a reply about a completed job waiting for sign-off; None if it isn't one.
+    `open_orders`, the customer's open work orders when the caller has them, saves a query
+    (unless the list is full: open_for_customer stops at OPEN_LIMIT)."""
     msg = received.msg
-    waiting = await uow.work_orders.open_for_customer(customer.id, only=(Status.COMPLETED,))
+    if open_orders is not None and len(open_orders) < OPEN_LIMIT:
+        waiting = [wo for wo in open_orders if wo.status is Status.COMPLETED]
+    else:
+        waiting = await uow.work_orders.open_for_customer(customer.id, only=(Status.COMPLETED,))
     if not waiting:
         return None
     wo = await uow.work_orders.get(waiting[-1].seq, lock=True)

@@ -56,8 +56,7 @@ async def day_view(uow: UnitOfWork, clock: Clock, day: date) -> tuple[DayView, d
     view = DayView(company, day, clock.now())
     start = view.midnight
     end = start + timedelta(days=1)
-    bookings = await uow.assignments.bookings(start, end)
-    done = await uow.assignments.done_today(start, end)
+    bookings, done = await uow.assignments.day(start, end)
     routes = view.routes(bookings, unavailable=await uow.assignments.unavailable(), done_today=done)
     if 0 <= view.now_minutes <= DAY_MINUTES:
         routes = await _where_they_are(uow, view, routes, done)
@@ -69,6 +68,22 @@ async def day_view(uow: UnitOfWork, clock: Clock, day: date) -> tuple[DayView, d
         if matrix:
             view.travel = MatrixTravel(matrix, view.travel)
     return view, routes
+
+
+async def _day_of(uow: UnitOfWork, view: DayView, tech: str, available: bool) -> Route | None:
+    """One technician's route on the view's day, read afresh (day_view's, for one)."""
+    start = view.midnight
+    bookings, done = await uow.assignments.day_of(tech, start, start + timedelta(days=1))
+    done_today = {tech: done} if done else {}
+    routes = view.routes(
+        bookings,
+        unavailable=frozenset() if available else frozenset({tech}),
+        done_today=done_today,
+        only=tech,
+    )
+    if 0 <= view.now_minutes <= DAY_MINUTES:
+        routes = await _where_they_are(uow, view, routes, done_today)
+    return routes.get(tech)
 
 
 async def _where_they_are(
@@ -141,11 +156,14 @@ async def assign(uow: UnitOfWork, clock: Clock, seq: int, *, actor: str = "engin
             reason = decision.reason or NO_FEASIBLE_TECHNICIAN
             return await _flag(uow, wo, now, reason, names, actor, waived=expl.waived)
         tech = decision.worker_id
-        await uow.assignments.lock_technician(tech)
-        view, routes = await day_view(uow, clock, view.day)  # fresh, now that we hold the lock
-        placed = _place(job, routes[tech], view)
-        if isinstance(placed, Exclusion):
-            continue  # someone booked that slot meanwhile: choose again on the fresh day
+        available = await uow.assignments.lock_technician(tech)
+        # Their day afresh, now that we hold the lock; the others' as read.
+        route = await _day_of(uow, view, tech, available)
+        placed = None if route is None else _place(job, route, view)
+        if placed is None or isinstance(placed, Exclusion):
+            # Someone booked that slot meanwhile: choose again on the fresh day.
+            view, routes = await day_view(uow, clock, view.day)
+            continue
         await uow.assignments.set_schedule(view.schedule(placed.route))
         timeout = decision.offer_timeout_minutes or DEFAULT_TIMEOUT_MINUTES
         expires = now + timedelta(minutes=timeout)

@@ -35,3 +35,15 @@ class Fallback:
 
     channel: str
     recipient: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """One message for the outbox, when several go in at once (every dispatcher)."""
+
+    channel: str
+    recipient: str
+    payload: dict[str, Any]
+    kind: str = "message"
+    work_order_id: int | None = None
+    fallback: Fallback | None = None

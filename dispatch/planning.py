@@ -10,9 +10,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from dispatch.company import Company, Customer, Equipment, Site
+from dispatch.company import Company, Customer, Equipment, Site, Technician
 from dispatch.engine.adapt import job_requirements, point, worker_from_technician
-from dispatch.engine.model import Depot, Job, Point, Route, TravelTime, Window
+from dispatch.engine.model import Depot, Job, Point, Route, TravelTime, Window, Worker
 from dispatch.engine.routing import evaluate
 from dispatch.engine.travel import GreatCircleTravel
 from dispatch.workorder import STARTED, WorkOrder
@@ -51,14 +51,19 @@ class DayView:
     customers: dict[str, Customer] = field(init=False)
     travel: TravelTime = field(init=False)
     depot: Depot | None = field(init=False)
+    _jobs: dict[tuple[object, ...], Job | None] = field(init=False, repr=False)
+    _workers: dict[tuple[date, str], Worker] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         c = self.company
-        self.zone = ZoneInfo(c.settings.timezone)
+        found = _lookups(c)
+        self.zone = found.zone
         self.midnight = datetime.combine(self.day, time(0), self.zone)
-        self.customers = {x.id: x for x in c.customers}
-        self.sites = {s.id: s for x in c.customers for s in x.sites}
-        self.equipment = {e.id: e for s in self.sites.values() for e in s.equipment}
+        self.customers = found.customers
+        self.sites = found.sites
+        self.equipment = found.equipment
+        self._jobs = found.jobs
+        self._workers = found.workers
         self.travel = GreatCircleTravel(c.assignment.detour_factor, c.assignment.speed_kmh)
         loc = c.settings.depot.location if c.settings.depot else None
         self.depot = None if loc is None else Depot(point(loc), Window(0, DAY_MINUTES))
@@ -75,6 +80,28 @@ class DayView:
 
     def job(self, wo: WorkOrder, *, ignore_wants: bool = False) -> Job | None:
         """The work order as a job; None when it cannot be planned (no place, no skill)."""
+        key = (
+            self.day,
+            wo.seq,
+            wo.site_id,
+            wo.customer_id,
+            wo.skill,
+            wo.equipment_id,
+            None if ignore_wants else wo.wants,
+            wo.extra_minutes,
+            wo.priority,
+            wo.sla_due_at,
+        )
+        try:
+            return self._jobs[key]
+        except KeyError:
+            pass
+        if len(self._jobs) >= _MAX_JOBS:
+            self._jobs.clear()
+        job = self._jobs[key] = self._job(wo, ignore_wants=ignore_wants)
+        return job
+
+    def _job(self, wo: WorkOrder, *, ignore_wants: bool) -> Job | None:
         site = self.sites.get(wo.site_id or "")
         customer = self.customers.get(wo.customer_id)
         if site is None or site.location is None or customer is None or wo.skill is None:
@@ -103,19 +130,21 @@ class DayView:
         *,
         unavailable: frozenset[str] = frozenset(),
         done_today: Mapping[str, int] | None = None,
+        only: str | None = None,
     ) -> dict[str, Route]:
-        """Each technician's day: booked jobs in plan order, started ones fixed in front."""
+        """Each technician's day (or `only` this one's): booked jobs in plan order, started
+        ones fixed in front."""
         by_tech: dict[str, list[Booking]] = {}
         for b in bookings:
             by_tech.setdefault(b.technician_id, []).append(b)
         fallback = self.depot.at if self.depot else None
         routes: dict[str, Route] = {}
         for tech in self.company.technicians:
+            if only is not None and tech.id != only:
+                continue
             if tech.home is None and fallback is None:
                 continue
-            worker = worker_from_technician(
-                tech, self.day, fallback_home=fallback, now=self._now_on_day()
-            )
+            worker = self._worker(tech, fallback)
             done = (done_today or {}).get(tech.id, 0)
             if tech.id in unavailable or done:
                 worker = replace(
@@ -141,6 +170,18 @@ class DayView:
             routes[tech.id] = Route(worker, tuple(jobs), fixed)
         return routes
 
+    def _worker(self, tech: Technician, fallback: Point | None) -> Worker:
+        """worker_from_technician(..., now=now on this day), from the day's worker made once
+        per company: only the shift's start moves with the clock."""
+        base = self._workers.get((self.day, tech.id))
+        if base is None:
+            base = worker_from_technician(tech, self.day, fallback_home=fallback)
+            self._workers[(self.day, tech.id)] = base
+        now = self._now_on_day()
+        if now is not None and now > base.shift.start:
+            return replace(base, shift=Window(min(now, base.shift.end), base.shift.end))
+        return base
+
     def _now_on_day(self) -> float | None:
         now = self.now_minutes
         return now if 0 <= now <= DAY_MINUTES else None
@@ -156,6 +197,44 @@ class DayView:
             for i, s in enumerate(stops)
             if s.job is not None
         ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Lookups:
+    """What every DayView of one company needs, built once: the company object a process
+    holds is replaced (never changed) when the company's version stamp moves, so its
+    identity is the cache key. The jobs are the work orders already turned into jobs (the
+    same work order on the same day and company makes the same job)."""
+
+    company: Company
+    zone: ZoneInfo
+    customers: dict[str, Customer]
+    sites: dict[str, Site]
+    equipment: dict[str, Equipment]
+    jobs: dict[tuple[object, ...], Job | None]
+    workers: dict[tuple[date, str], Worker]  # each technician's day before the clock's now
+
+
+_MAX_JOBS = 20_000
+_LAST: list[_Lookups] = []  # the one company last planned for
+
+
+def _lookups(company: Company) -> _Lookups:
+    if _LAST and _LAST[0].company is company:
+        return _LAST[0]
+    customers = {x.id: x for x in company.customers}
+    sites = {s.id: s for x in company.customers for s in x.sites}
+    found = _Lookups(
+        company=company,
+        zone=ZoneInfo(company.settings.timezone),
+        customers=customers,
+        sites=sites,
+        equipment={e.id: e for s in sites.values() for e in s.equipment},
+        jobs={},
+        workers={},
+    )
+    _LAST[:] = [found]
+    return found
 
 
 def _started(job: Job, now: float) -> Job:

@@ -3,77 +3,99 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Result, Row, Select, and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.offers import Offer
 from dispatch.planning import Booking, PlannedStop
-from dispatch.workorder import HELD, STARTED, Status, WorkOrder
+from dispatch.workorder import HELD, STARTED, Status, Wants, WorkOrder
 from storage import tables as t
-from storage.company_repo import stamp_company
+from storage.company_repo import CompanyRepository, stamp_company
+from storage.core import connection
 from storage.workorder_repo import WorkOrderRepository, to_domain
 
 DONE = (Status.COMPLETED.value, Status.SIGNED_OFF.value, Status.INVOICED.value)
 
 
 class AssignmentRepository:
-    def __init__(self, session: AsyncSession, work_orders: WorkOrderRepository) -> None:
+    def __init__(
+        self, session: AsyncSession, work_orders: WorkOrderRepository, company: CompanyRepository
+    ) -> None:
         self.session = session
         self.work_orders = work_orders
+        self.company = company
+        self._offered: set[int] = set()  # work orders this unit of work made offers for
 
     # --- the day --------------------------------------------------------------------------
 
     async def bookings(self, day_start: datetime, day_end: datetime) -> list[Booking]:
         """Work orders holding a place in someone's day: assigned or under way (their
         technician), or offered (the live offer's technician)."""
-        w = t.WorkOrderRow
-        in_day = (w.planned_start.is_(None)) | (
-            (w.planned_start >= day_start) & (w.planned_start < day_end)
+        rows = await (await connection(self.session)).execute(
+            _DAY_FULL, {"start": day_start, "end": day_end}
         )
-        held = await self.session.scalars(
-            select(w).where(w.status.in_([s.value for s in HELD]), in_day)
-        )
-        out = [
-            Booking(to_domain(row, []), row.technician_id, row.plan_position)
-            for row in held
-            if row.technician_id is not None
-        ]
-        offered = await self.session.execute(
-            select(w, t.OfferRow.technician_id)
-            .join(t.OfferRow, t.OfferRow.work_order_id == w.id)
-            .where(w.status == Status.OFFERED.value, t.OfferRow.status == "live", in_day)
-        )
-        out += [Booking(to_domain(row, []), tech, row.plan_position) for row, tech in offered]
-        return out
+        return self._day(rows, _whole)[0]
 
     async def done_today(self, day_start: datetime, day_end: datetime) -> dict[str, int]:
-        w = t.WorkOrderRow
-        rows = await self.session.scalars(
-            select(w.technician_id).where(
-                w.status.in_(DONE), w.planned_start >= day_start, w.planned_start < day_end
-            )
+        return (await self.day(day_start, day_end))[1]
+
+    async def day(
+        self, day_start: datetime, day_end: datetime
+    ) -> tuple[list[Booking], dict[str, int]]:
+        """The bookings and the jobs done per technician of a day, in one query: the
+        engine reads them together for every request. Their work orders carry what
+        planning reads (no description, flag or timeline): see _for_planning."""
+        rows = await (await connection(self.session)).execute(
+            _DAY, {"start": day_start, "end": day_end}
         )
-        return dict(Counter(r for r in rows if r is not None))
+        return self._day(rows, _for_planning)
+
+    @staticmethod
+    def _day(
+        rows: Result[Any], make: Callable[[Row[Any]], WorkOrder]
+    ) -> tuple[list[Booking], dict[str, int]]:
+        bookings: list[Booking] = []
+        done: Counter[str] = Counter()
+        for row in rows:
+            offered_to = row.offered_to
+            if row.status in _DONE_SET:
+                if row.technician_id is not None:
+                    done[row.technician_id] += 1
+                continue
+            tech = offered_to if row.status == Status.OFFERED.value else row.technician_id
+            if tech is not None:
+                booking = Booking(make(row), tech, row.plan_position)
+                bookings.append(booking)
+        return bookings, dict(done)
+
+    async def day_of(
+        self, tech_id: str, day_start: datetime, day_end: datetime
+    ) -> tuple[list[Booking], int]:
+        """day() for one technician: their bookings and how many jobs they did that day."""
+        rows = await self.session.execute(
+            _DAY_OF, {"start": day_start, "end": day_end, "tech": tech_id}
+        )
+        bookings, done = self._day(rows, _for_planning)
+        return [b for b in bookings if b.technician_id == tech_id], done.get(tech_id, 0)
 
     async def unavailable(self) -> frozenset[str]:
-        rows = await self.session.scalars(
-            select(t.TechnicianRow.id).where(t.TechnicianRow.available.is_(False))
-        )
-        return frozenset(rows)
+        return await self.company.unavailable()
 
     async def set_available(self, tech_id: str, available: bool) -> None:
         await self.session.execute(
             update(t.TechnicianRow).where(t.TechnicianRow.id == tech_id).values(available=available)
         )
+        await stamp_company(self.session)  # availability is cached with the company
 
-    async def lock_technician(self, tech_id: str) -> None:
-        """Serialize every change to one technician's day (a row lock on PostgreSQL)."""
-        await self.session.execute(
-            select(t.TechnicianRow.id).where(t.TechnicianRow.id == tech_id).with_for_update()
-        )
+    async def lock_technician(self, tech_id: str) -> bool:
+        """Serialize every change to one technician's day (a row lock on PostgreSQL); whether
+        they are available, as the row says once it is ours."""
+        available = await (await connection(self.session)).scalar(_LOCK_TECHNICIAN, {"id": tech_id})
+        return bool(available)
 
     async def set_schedule(self, stops: list[PlannedStop]) -> None:
         for stop in stops:
@@ -181,6 +203,7 @@ class AssignmentRepository:
         )
         self.session.add(row)
         await self.session.flush()
+        self._offered.add(seq)
         return _offer(row, seq)
 
     async def live_offer(self, seq: int) -> Offer | None:
@@ -195,6 +218,8 @@ class AssignmentRepository:
         return None if row is None else _offer(row, seq)
 
     async def offers_of(self, seq: int) -> list[Offer]:
+        if self.work_orders.created_here(seq) and seq not in self._offered:
+            return []  # a work order this transaction created has no offers yet
         rows = await self.session.scalars(
             select(t.OfferRow)
             .join(t.WorkOrderRow, t.OfferRow.work_order_id == t.WorkOrderRow.id)
@@ -276,17 +301,17 @@ class AssignmentRepository:
     ) -> None:
         wo_id = await self.work_orders.row_id(seq)
         assert wo_id is not None
-        self.session.add(
-            t.DecisionRow(
-                work_order_id=wo_id,
-                at=at,
-                kind=kind,
-                actor=actor,
-                technician_id=technician_id,
-                data=data,
-            )
+        await (await connection(self.session)).execute(
+            _INSERT_DECISION,
+            {
+                "work_order_id": wo_id,
+                "at": at,
+                "kind": kind,
+                "actor": actor,
+                "technician_id": technician_id,
+                "data": data,
+            },
         )
-        await self.session.flush()
 
     async def latest_decision(self, seq: int) -> dict[str, Any] | None:
         row = (
@@ -301,6 +326,120 @@ class AssignmentRepository:
         if row is None:
             return None
         return {"kind": row.kind, "at": row.at, "actor": row.actor, **row.data}
+
+
+_DONE_SET = frozenset(DONE)
+_STATUS = {s.value: s for s in Status}
+_INSERT_DECISION = insert(t.Base.metadata.tables["decisions"])
+_W = t.WorkOrderRow
+_IN_DAY = (_W.planned_start.is_(None)) | (
+    (_W.planned_start >= bindparam("start")) & (_W.planned_start < bindparam("end"))
+)
+_WORK_ORDERS = t.Base.metadata.tables["work_orders"]
+# What DayView.routes and DayView.job read of a booked work order, and what the query needs.
+_PLANNING = [
+    _WORK_ORDERS.c[name]
+    for name in (
+        "id",
+        "seq",
+        "status",
+        "priority",
+        "skill_id",
+        "customer_id",
+        "site_id",
+        "equipment_id",
+        "technician_id",
+        "created_at",
+        "sla_due_at",
+        "wants_start",
+        "wants_end",
+        "source_channel",
+        "extra_minutes",
+        "plan_position",
+    )
+]
+
+
+def _whole(row: Row[Any]) -> WorkOrder:
+    return to_domain(row, [])
+
+
+def _for_planning(row: Row[Any]) -> WorkOrder:
+    """A booked work order as planning sees it: no description, flag or timeline (fewer
+    columns to read and convert, for every booking of the day on every request). The same
+    row makes the same work order: DayView only reads them, so they are kept per process."""
+    key = tuple(row)
+    wo = _PLANNED.get(key)
+    if wo is None:
+        if len(_PLANNED) >= _MAX_PLANNED:
+            _PLANNED.clear()
+        wo = _PLANNED[key] = _planned(row)
+    return wo
+
+
+_PLANNED: dict[tuple[Any, ...], WorkOrder] = {}
+_MAX_PLANNED = 20_000
+
+
+def _planned(row: Row[Any]) -> WorkOrder:
+    wants = None
+    if row.wants_start is not None and row.wants_end is not None:
+        wants = Wants(row.wants_start, row.wants_end)
+    return WorkOrder(
+        seq=row.seq,
+        customer_id=row.customer_id,
+        description="",
+        created_at=row.created_at,
+        priority=row.priority,
+        skill=row.skill_id,
+        site_id=row.site_id,
+        equipment_id=row.equipment_id,
+        status=_STATUS[row.status],
+        sla_due_at=row.sla_due_at,
+        wants=wants,
+        technician_id=row.technician_id,
+        source_channel=row.source_channel,
+        extra_minutes=row.extra_minutes,
+    )
+
+
+def _day_query(*columns: Any) -> Select[Any]:
+    """Held work orders (their technician), offered ones (joined to their live offer's
+    technician) and the day's done ones (counted per technician), in one statement."""
+    return (
+        select(*columns, t.OfferRow.technician_id.label("offered_to"))
+        .outerjoin(
+            t.OfferRow,
+            and_(
+                t.OfferRow.work_order_id == _W.id,
+                t.OfferRow.status == "live",
+                _W.status == Status.OFFERED.value,
+            ),
+        )
+        .where(
+            or_(
+                and_(_W.status.in_([s.value for s in HELD]), _IN_DAY),
+                and_(_W.status == Status.OFFERED.value, t.OfferRow.id.is_not(None), _IN_DAY),
+                and_(
+                    _W.status.in_(DONE),
+                    _W.planned_start >= bindparam("start"),
+                    _W.planned_start < bindparam("end"),
+                ),
+            )
+        )
+    )
+
+
+_DAY = _day_query(*_PLANNING)
+_DAY_FULL = _day_query(_WORK_ORDERS)
+
+
+_DAY_OF = _DAY.where(
+    or_(_W.technician_id == bindparam("tech"), t.OfferRow.technician_id == bindparam("tech"))
+)
+_LOCK_TECHNICIAN = (
+    select(t.TechnicianRow.available).where(t.TechnicianRow.id == bindparam("id")).with_for_update()
+)
 
 
 def _offer(row: t.OfferRow, seq: int) -> Offer:

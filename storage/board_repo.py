@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.workorder import HELD, OPEN, Status
 from storage import tables as t
 from storage.board_tables import BoardLinkRow, BoardSessionRow
+from storage.workorder_repo import write_pending_events
 
 LINK_TTL = timedelta(minutes=15)
 JobQuery = Select[
@@ -137,6 +138,7 @@ class BoardRepository:
     async def version(self) -> str:
         """Changes whenever anything the board shows may have changed, in any process:
         every status change and flag writes a timeline event, every offer and message a row."""
+        await write_pending_events(self.session)
         ids = [
             select(func.coalesce(func.max(table.id), 0)).scalar_subquery()
             for table in (t.TimelineRow, t.OutboxRow, t.OfferRow, t.DecisionRow)

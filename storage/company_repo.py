@@ -49,9 +49,10 @@ class Loaded:
     by_phone: dict[str, Customer]
     by_email: dict[str, Customer]
     technicians: dict[str, Technician]
+    unavailable: frozenset[str]  # technicians off sick or off duty (set_available)
 
     @classmethod
-    def of(cls, company: Company) -> Loaded:
+    def of(cls, company: Company, unavailable: frozenset[str] = frozenset()) -> Loaded:
         by_phone: dict[str, Customer] = {}
         by_email: dict[str, Customer] = {}
         for c in company.customers:  # ordered by id: the first match wins, as in SQL
@@ -65,10 +66,29 @@ class Loaded:
             by_phone=by_phone,
             by_email=by_email,
             technicians={x.id: x for x in company.technicians},
+            unavailable=unavailable,
         )
 
 
 _CACHE: dict[str, tuple[int, Loaded]] = {}  # database URL -> (version stamp, company)
+
+
+# The stamp read as a column of another statement: the first query of a message's
+# transaction (the sender's rate count) brings it along, saving the company a query.
+VERSION_COLUMN = select(t.SequenceRow.value).where(t.SequenceRow.name == VERSION).scalar_subquery()
+_VERSION_READ = "callout.company_version"  # Session.info: (transaction, stamp) read with it
+
+
+def note_version(session: AsyncSession, value: int | None) -> None:
+    """The company stamp, read by another statement of the current transaction."""
+    session.sync_session.info[_VERSION_READ] = (session.sync_session.get_transaction(), value)
+
+
+def _noted_version(session: AsyncSession) -> tuple[bool, int | None]:
+    noted = session.sync_session.info.pop(_VERSION_READ, None)
+    if noted is None or noted[0] is not session.sync_session.get_transaction():
+        return False, None  # none, or read in an earlier transaction: stale
+    return True, noted[1]
 
 
 async def stamp_company(session: AsyncSession) -> None:
@@ -80,6 +100,7 @@ class CompanyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._loaded: Loaded | None = None  # once per unit of work
+        self._unavailable: frozenset[str] = frozenset()  # read with the technicians
 
     async def exists(self) -> bool:
         return await self.session.get(t.CompanyRow, 1) is not None
@@ -91,13 +112,16 @@ class CompanyRepository:
         if self._loaded is None:
             # The stamp first, then the rows: a change committed in between is in the rows
             # and has a newer stamp, so the cache can be ahead of its key, never behind.
-            version = await read(self.session, VERSION)
+            noted, version = _noted_version(self.session)
+            if not noted:
+                version = await read(self.session, VERSION)
             key = self.session.get_bind().engine.url.render_as_string(hide_password=False)
             cached = _CACHE.get(key)
             if version is not None and cached is not None and cached[0] == version:
                 self._loaded = cached[1]
             else:
-                self._loaded = Loaded.of(await self._load())
+                company = await self._load()
+                self._loaded = Loaded.of(company, self._unavailable)
                 if version is not None:
                     _CACHE[key] = (version, self._loaded)
         return self._loaded
@@ -144,8 +168,16 @@ class CompanyRepository:
         stock: dict[str, dict[str, int]] = defaultdict(dict)
         for item in await self.session.scalars(select(t.VanStockRow)):
             stock[item.technician_id][item.sku] = item.qty
-        rows = await self.session.scalars(select(t.TechnicianRow).order_by(t.TechnicianRow.id))
+        rows = list(
+            await self.session.scalars(select(t.TechnicianRow).order_by(t.TechnicianRow.id))
+        )
+        self._unavailable = frozenset(r.id for r in rows if r.available is False)
         return [cv.row_to_technician(r, stock[r.id]) for r in rows]
+
+    async def unavailable(self) -> frozenset[str]:
+        """Technicians who cannot take work now (sick, off): kept with the cached company,
+        so setting it stamps the company (see AssignmentRepository.set_available)."""
+        return (await self._current()).unavailable
 
     async def technician(self, tech_id: str) -> Technician | None:
         return (await self._current()).technicians.get(tech_id)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
 DEFAULT_URL = "sqlite+aiosqlite:///callout.db"
+BUSY_TIMEOUT_MS = 30000  # how long a statement waits for another process's lock
 
 
 def is_sqlite(url: str) -> bool:
@@ -73,6 +74,12 @@ class InlineConnection(aiosqlite.Connection):
             raise ValueError("Connection closed")
         begin = bool(args) and isinstance(args[0], str) and args[0].lstrip()[:5].upper() == "BEGIN"
         with self._queued_lock:
+            idle = self._queued == 0
+        if idle and begin:
+            began, result = self._begin_now(fn, *args, **kwargs)
+            if began:
+                return result
+        with self._queued_lock:
             threaded = begin or self._queued > 0
             if threaded:
                 self._queued += 1
@@ -88,6 +95,23 @@ class InlineConnection(aiosqlite.Connection):
 
         return await super()._execute(run)  # type: ignore[no-untyped-call]
 
+    def _begin_now(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[bool, Any]:
+        """BEGIN here when the write lock is free (the usual case: one hop to the thread
+        and back saved per transaction); False when another process holds it, and the
+        caller waits for it on the thread as before. busy_timeout 0 makes SQLite answer at
+        once instead of sleeping on the loop's thread."""
+        conn = self._connection
+        assert conn is not None
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            return True, fn(*args, **kwargs)
+        except sqlite3.OperationalError as err:
+            if err.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+            return False, None
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # let the "begin" listener below start transactions
@@ -95,7 +119,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
 
 

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.messaging import Conversation, Identity
+from storage.company_repo import VERSION_COLUMN, note_version
+from storage.core import connection
 from storage.tables import ConversationRow, IdentityRow, InboundRow
 
 CLAIM = timedelta(seconds=30)  # how long a handler may take before another retakes it
-
-
-def _insert_for(session: AsyncSession) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 class InboundRepository:
@@ -29,33 +29,24 @@ class InboundRepository:
         """Store the raw payload and take it for handling; False for a replay of a message
         already handled or being handled. A message whose handler died (its claim ran out
         unprocessed) is taken again, so a retry from the sender is not lost."""
-        insert = _insert_for(self.session)
         until = now + CLAIM
-        result = await self.session.execute(
-            insert(InboundRow)
-            .values(
-                channel=channel,
-                external_id=external_id,
-                sender=sender,
-                payload=payload,
-                received_at=now,
-                claimed_until=until,
-            )
-            .on_conflict_do_nothing()
-            .returning(InboundRow.id)
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        result = await (await connection(self.session)).execute(
+            _STORE_PG if postgres else _STORE_SQLITE,
+            {
+                "channel": channel,
+                "external_id": external_id,
+                "sender": sender,
+                "payload": payload,
+                "received_at": now,
+                "claimed_until": until,
+            },
         )
         if result.first() is not None:
             return True
-        retaken = await self.session.execute(
-            update(InboundRow)
-            .where(
-                InboundRow.channel == channel,
-                InboundRow.external_id == external_id,
-                InboundRow.processed_at.is_(None),
-                InboundRow.claimed_until < now,
-            )
-            .values(claimed_until=until)
-            .returning(InboundRow.id)
+        retaken = await (await connection(self.session)).execute(
+            _RETAKE,
+            {"w_channel": channel, "w_external_id": external_id, "now": now, "until": until},
         )
         return retaken.first() is not None
 
@@ -72,44 +63,68 @@ class InboundRepository:
     async def mark_processed(
         self, channel: str, external_id: str, now: datetime, error: str | None = None
     ) -> None:
-        await self.session.execute(
-            update(InboundRow)
-            .where(InboundRow.channel == channel, InboundRow.external_id == external_id)
-            .values(processed_at=now, error=error)
+        await (await connection(self.session)).execute(
+            _PROCESSED,
+            {
+                "w_channel": channel,
+                "w_external_id": external_id,
+                "processed": now,
+                "failure": error,
+            },
         )
 
     async def count_since(self, channel: str, sender: str, since: datetime) -> int:
-        return (
-            await self.session.scalar(
-                select(func.count())
-                .select_from(InboundRow)
-                .where(
-                    InboundRow.channel == channel,
-                    InboundRow.sender == sender,
-                    InboundRow.received_at >= since,
-                )
+        row = (
+            await (await connection(self.session)).execute(
+                _COUNT_SINCE, {"channel": channel, "sender": sender, "since": since}
             )
-        ) or 0
+        ).one()
+        note_version(self.session, row[1])
+        return int(row[0] or 0)
 
 
 class IdentityRepository:
+    """Identities through Core statements; the rows read or written in this unit of work are
+    remembered (one message asks for its sender two or three times), and every change here
+    goes through them, so the memo cannot go stale."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        # Rows read in this unit of work: one message asks for its sender two or three times.
-        # Every change here goes through these row objects, so the memo cannot go stale.
-        self._rows: dict[tuple[str, str], IdentityRow | None] = {}
+        self._rows: dict[tuple[str, str], _IdentityRow | None] = {}
+        # Every dispatcher's rows, read with the first sender lookup (one query for both):
+        # a new request ends by alerting them. None until then.
+        self._dispatchers: list[_IdentityRow] | None = None
 
     async def find(self, channel: str, address: str) -> Identity | None:
         row = await self._row(channel, address)
         return None if row is None else _identity(row)
 
     async def of_party(self, role: str, party_id: str) -> list[Identity]:
-        rows = await self.session.scalars(
-            select(IdentityRow)
-            .where(IdentityRow.role == role, IdentityRow.party_id == party_id)
-            .order_by(IdentityRow.id)
-        )
-        return [_identity(r) for r in rows]
+        conn = await connection(self.session)
+        rows = await conn.execute(_OF_PARTY, {"role": role, "party_id": party_id})
+        return [_identity(_IdentityRow.of(r)) for r in rows]
+
+    async def of_parties(self, role: str, party_ids: list[str]) -> dict[str, list[Identity]]:
+        """of_party for several people at once (one query, or none for the dispatchers once
+        the sender was looked up): every dispatcher, say."""
+        rows: Iterable[_IdentityRow]
+        if role == "dispatcher" and self._dispatchers is not None:
+            # The rows read then, and any linked since through this repository.
+            known = {r.id: r for r in self._dispatchers}
+            known.update((r.id, r) for r in self._rows.values() if r is not None)
+            wanted = set(party_ids)
+            rows = sorted(
+                (r for r in known.values() if r.role == role and r.party_id in wanted),
+                key=lambda r: r.id,
+            )
+        else:
+            conn = await connection(self.session)
+            found = await conn.execute(_OF_PARTIES, {"role": role, "party_ids": party_ids})
+            rows = [_IdentityRow.of(r) for r in found]
+        out: dict[str, list[Identity]] = {p: [] for p in party_ids}
+        for r in rows:
+            out[r.party_id].append(_identity(r))
+        return out
 
     async def link(
         self,
@@ -122,55 +137,101 @@ class IdentityRepository:
         username: str | None = None,
     ) -> Identity:
         row = await self._row(channel, address)
+        conn = await connection(self.session)
         if row is None:
-            row = IdentityRow(
-                channel=channel,
-                address=address,
-                role=role,
-                party_id=party_id,
-                username=username,
-                opted_out=False,
-                created_at=now,
-            )
-            self.session.add(row)
+            values = {
+                "channel": channel,
+                "address": address,
+                "role": role,
+                "party_id": party_id,
+                "username": username,
+                "opted_out": False,
+                "created_at": now,
+            }
+            row_id = (await conn.execute(_NEW_IDENTITY, values)).scalar_one()
+            row = _IdentityRow(row_id, channel, address, role, party_id, username, False)
             self._rows[(channel, address)] = row
         else:
             row.role, row.party_id = role, party_id
             row.username = username or row.username
-        await self.session.flush()
+            await conn.execute(
+                _SAVE_IDENTITY,
+                {
+                    "row_id": row.id,
+                    "role": row.role,
+                    "party_id": row.party_id,
+                    "username": row.username,
+                },
+            )
         return _identity(row)
 
     async def set_opted_out(self, phone: str, opted_out: bool, now: datetime) -> None:
         """SMS opt-out is per number, whoever is behind it (a stranger too)."""
         row = await self._row("sms", phone)
+        conn = await connection(self.session)
         if row is None:
-            row = IdentityRow(
-                channel="sms",
-                address=phone,
-                role="customer",
-                party_id="",
-                opted_out=opted_out,
-                created_at=now,
-            )
-            self.session.add(row)
+            values = {
+                "channel": "sms",
+                "address": phone,
+                "role": "customer",
+                "party_id": "",
+                "username": None,
+                "opted_out": opted_out,
+                "created_at": now,
+            }
+            row_id = (await conn.execute(_NEW_IDENTITY, values)).scalar_one()
+            row = _IdentityRow(row_id, "sms", phone, "customer", "", None, opted_out)
             self._rows[("sms", phone)] = row
+            return
         row.opted_out = opted_out
-        await self.session.flush()
+        await conn.execute(_SAVE_IDENTITY, {"row_id": row.id, "opted_out": opted_out})
 
-    async def _row(self, channel: str, address: str) -> IdentityRow | None:
+    async def _row(self, channel: str, address: str) -> _IdentityRow | None:
         key = (channel, address)
-        if key not in self._rows:
-            self._rows[key] = (
-                await self.session.scalars(
-                    select(IdentityRow).where(
-                        IdentityRow.channel == channel, IdentityRow.address == address
-                    )
-                )
-            ).first()
+        if key in self._rows:
+            return self._rows[key]
+        conn = await connection(self.session)
+        params = {"channel": channel, "address": address}
+        if self._dispatchers is None:
+            found = [
+                _IdentityRow.of(r) for r in await conn.execute(_IDENTITY_AND_DISPATCHERS, params)
+            ]
+            self._rows[key] = next(
+                (r for r in found if r.channel == channel and r.address == address), None
+            )
+            # The sender's own row, when a dispatcher's, is one object in both places.
+            mine = self._rows[key]
+            self._dispatchers = [
+                mine if mine is not None and r.id == mine.id else r
+                for r in found
+                if r.role == "dispatcher"
+            ]
+        else:
+            first = (await conn.execute(_IDENTITY, params)).first()
+            self._rows[key] = None if first is None else _IdentityRow.of(first)
         return self._rows[key]
 
 
-def _identity(row: IdentityRow) -> Identity:
+@dataclass(slots=True)
+class _IdentityRow:
+    """An identities row as this unit of work knows it."""
+
+    id: int
+    channel: str
+    address: str
+    role: str
+    party_id: str
+    username: str | None
+    opted_out: bool
+
+    @classmethod
+    def of(cls, row: Row[Any]) -> _IdentityRow:
+        return cls(
+            row.id, row.channel, row.address, row.role, row.party_id, row.username, row.opted_out
+        )
+
+
+def _identity(row: _IdentityRow) -> Identity:
     return Identity(
         channel=row.channel,
         address=row.address,
@@ -184,19 +245,14 @@ def _identity(row: IdentityRow) -> Identity:
 class ConversationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._rows: dict[tuple[str, str], ConversationRow] = {}
+        self._ids: dict[tuple[str, str], int] = {}  # rows read or written here
 
     async def get(self, channel: str, address: str) -> Conversation:
-        row = (
-            await self.session.scalars(
-                select(ConversationRow)
-                .where(ConversationRow.channel == channel, ConversationRow.address == address)
-                .with_for_update()
-            )
-        ).first()
+        conn = await connection(self.session)
+        row = (await conn.execute(_CONVERSATION, {"channel": channel, "address": address})).first()
         if row is None:
             return Conversation(channel=channel, address=address)
-        self._rows[(channel, address)] = row
+        self._ids[(channel, address)] = row.id
         return Conversation(
             channel=channel,
             address=address,
@@ -206,14 +262,112 @@ class ConversationRepository:
         )
 
     async def save(self, conv: Conversation, now: datetime) -> None:
-        row = self._rows.get((conv.channel, conv.address))
-        if row is None:
-            row = ConversationRow(channel=conv.channel, address=conv.address)
-            self.session.add(row)
-            self._rows[(conv.channel, conv.address)] = row
-        row.state, row.data = conv.state, dict(conv.data)
-        row.work_order_seq, row.updated_at = conv.work_order_seq, now
-        await self.session.flush()
+        key = (conv.channel, conv.address)
+        values = {
+            "state": conv.state,
+            "data": dict(conv.data),
+            "work_order_seq": conv.work_order_seq,
+            "updated_at": now,
+        }
+        conn = await connection(self.session)
+        row_id = self._ids.get(key)
+        if row_id is None:
+            params = {"channel": conv.channel, "address": conv.address, **values}
+            self._ids[key] = (await conn.execute(_NEW_CONVERSATION, params)).scalar_one()
+        else:
+            await conn.execute(_SAVE_CONVERSATION, {"row_id": row_id, **values})
+
+
+# The statements of every inbound message, built once.
+_STORE_SQLITE, _STORE_PG = (
+    dialect.insert(InboundRow)
+    .values(
+        channel=bindparam("channel"),
+        external_id=bindparam("external_id"),
+        sender=bindparam("sender"),
+        payload=bindparam("payload"),
+        received_at=bindparam("received_at"),
+        claimed_until=bindparam("claimed_until"),
+    )
+    .on_conflict_do_nothing()
+    .returning(InboundRow.id)
+    for dialect in (sqlite, postgresql)
+)
+_RETAKE = (
+    update(InboundRow)
+    .where(
+        InboundRow.channel == bindparam("w_channel"),
+        InboundRow.external_id == bindparam("w_external_id"),
+        InboundRow.processed_at.is_(None),
+        InboundRow.claimed_until < bindparam("now"),
+    )
+    .values(claimed_until=bindparam("until"))
+    .returning(InboundRow.id)
+)
+_PROCESSED = (
+    update(InboundRow)
+    .where(
+        InboundRow.channel == bindparam("w_channel"),
+        InboundRow.external_id == bindparam("w_external_id"),
+    )
+    .values(processed_at=bindparam("processed"), error=bindparam("failure"))
+)
+_COUNT_SINCE = select(
+    select(func.count())
+    .select_from(InboundRow)
+    .where(
+        InboundRow.channel == bindparam("channel"),
+        InboundRow.sender == bindparam("sender"),
+        InboundRow.received_at >= bindparam("since"),
+    )
+    .scalar_subquery(),
+    VERSION_COLUMN,
+)
+_IDENTITIES = IdentityRow.metadata.tables["identities"]
+_IDENTITY_COLUMNS = [
+    _IDENTITIES.c[name]
+    for name in ("id", "channel", "address", "role", "party_id", "username", "opted_out")
+]
+_IDENTITY = select(*_IDENTITY_COLUMNS).where(
+    _IDENTITIES.c.channel == bindparam("channel"), _IDENTITIES.c.address == bindparam("address")
+)
+_IDENTITY_AND_DISPATCHERS = union_all(
+    _IDENTITY, select(*_IDENTITY_COLUMNS).where(_IDENTITIES.c.role == "dispatcher")
+)
+_OF_PARTY = (
+    select(*_IDENTITY_COLUMNS)
+    .where(
+        _IDENTITIES.c.role == bindparam("role"),
+        _IDENTITIES.c.party_id == bindparam("party_id"),
+    )
+    .order_by(_IDENTITIES.c.id)
+)
+_OF_PARTIES = (
+    select(*_IDENTITY_COLUMNS)
+    .where(
+        _IDENTITIES.c.role == bindparam("role"),
+        _IDENTITIES.c.party_id.in_(bindparam("party_ids", expanding=True)),
+    )
+    .order_by(_IDENTITIES.c.id)
+)
+_NEW_IDENTITY = insert(_IDENTITIES).returning(_IDENTITIES.c.id)
+_SAVE_IDENTITY = update(_IDENTITIES).where(_IDENTITIES.c.id == bindparam("row_id"))
+_CONVERSATIONS = ConversationRow.metadata.tables["conversations"]
+_NEW_CONVERSATION = insert(_CONVERSATIONS).returning(_CONVERSATIONS.c.id)
+_SAVE_CONVERSATION = update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == bindparam("row_id"))
+_CONVERSATION = (
+    select(
+        ConversationRow.id,
+        ConversationRow.state,
+        ConversationRow.data,
+        ConversationRow.work_order_seq,
+    )
+    .where(
+        ConversationRow.channel == bindparam("channel"),
+        ConversationRow.address == bindparam("address"),
+    )
+    .with_for_update()
+)
 
 
 def minute_ago(now: datetime) -> datetime:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 
@@ -12,6 +13,7 @@ import phonenumbers
 _FICTIONAL = re.compile(r"^\+1\d{3}55501\d\d$")
 
 
+@lru_cache(maxsize=4096)  # pure, and the same few numbers write again and again
 def normalize_phone(text: str, region: str = "US") -> str | None:
     """E.164 for a valid (or fictional 555-01xx) number, None for anything else."""
     if not text or len(text) > 40:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.core import connection
 from storage.tables import SequenceRow
 
 FIRST = {"work_order": 1001}
@@ -22,14 +23,9 @@ async def next_value(session: AsyncSession, name: str) -> int:
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres and name in NATIVE:
         return int(await session.scalar(select(func.nextval(NATIVE[name]))) or 0)
-    insert = postgresql.insert if postgres else sqlite.insert
-    first = FIRST.get(name, 1)
-    statement = insert(SequenceRow).values(name=name, value=first)
     # One statement: create the counter at its first value, or count on under its row lock.
-    value = await session.scalar(
-        statement.on_conflict_do_update(
-            index_elements=["name"], set_={"value": SequenceRow.value + 1}
-        ).returning(SequenceRow.value)
+    value = await (await connection(session)).scalar(
+        _NEXT_PG if postgres else _NEXT_SQLITE, {"name": name, "value": FIRST.get(name, 1)}
     )
     assert value is not None
     return int(value)
@@ -37,7 +33,7 @@ async def next_value(session: AsyncSession, name: str) -> int:
 
 async def read(session: AsyncSession, name: str) -> int | None:
     """The current value of `name`, None when it was never set."""
-    return await session.scalar(select(SequenceRow.value).where(SequenceRow.name == name))
+    return await (await connection(session)).scalar(_READ, {"name": name})
 
 
 async def stamp(session: AsyncSession, name: str) -> int:
@@ -50,3 +46,13 @@ async def stamp(session: AsyncSession, name: str) -> int:
         statement.on_conflict_do_update(index_elements=["name"], set_={"value": value})
     )
     return value
+
+
+_NEXT_SQLITE, _NEXT_PG = (
+    dialect.insert(SequenceRow)
+    .values(name=bindparam("name"), value=bindparam("value"))
+    .on_conflict_do_update(index_elements=["name"], set_={"value": SequenceRow.value + 1})
+    .returning(SequenceRow.value)
+    for dialect in (sqlite, postgresql)
+)
+_READ = select(SequenceRow.value).where(SequenceRow.name == bindparam("name"))

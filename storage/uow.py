@@ -50,7 +50,7 @@ class SqlUnitOfWork:
         self.identities = IdentityRepository(self.session)
         self.conversations = ConversationRepository(self.session)
         self.outbox = OutboxRepository(self.session)
-        self.assignments = AssignmentRepository(self.session, self.work_orders)
+        self.assignments = AssignmentRepository(self.session, self.work_orders, self.company)
         self.sla = SlaRepository(self.session)
         self.board = BoardLinks(self.session)
         self.billing = JobsRepository(self.session)
@@ -65,13 +65,20 @@ class SqlUnitOfWork:
         try:
             await self.session.rollback()  # a no-op after commit()
         finally:
+            self.work_orders.forget_locks()
             await self.session.close()
 
     async def next_number(self, name: str) -> int:
         return await next_value(self.session, name)
 
     async def commit(self) -> None:
-        await self.session.commit()
+        try:
+            await self.session.commit()
+        finally:
+            self.work_orders.forget_locks()
 
     async def rollback(self) -> None:
-        await self.session.rollback()
+        try:
+            await self.session.rollback()
+        finally:
+            self.work_orders.forget_locks()

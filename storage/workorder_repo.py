@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Row, Select, bindparam, event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
+from dispatch.ports import OPEN_LIMIT
 from dispatch.workorder import OPEN, Flag, Photo, Status, TimelineEvent, Wants, WorkOrder
 from storage import tables as t
+from storage.core import connection
 from storage.sequences import next_value
 
 
@@ -25,68 +29,122 @@ class WorkOrderFilter:
 
 
 class WorkOrderRepository:
+    """Work orders through Core statements built once (the ORM's unit of work cost more than
+    the statements themselves): a work order read or written here is remembered as the
+    column values the database holds, so save() writes only what changed, or nothing."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._rows: dict[int, t.WorkOrderRow] = {}  # seq -> row, for save()
+        self._rows: dict[int, _Saved] = {}  # seq -> the row as written or read, for save()
+        # The whole timeline of work orders created or read whole in this transaction, and
+        # which of them it holds locked (a row it inserted counts): a second get() of the
+        # same work order (the engine after intake, the notifier after the engine) needs no
+        # query. Every timeline write goes through _append_events, so this cannot go stale.
+        self._timelines: dict[int, list[TimelineEvent]] = {}
+        self._locked: set[int] = set()
+        self._created: set[int] = set()  # inserted by this unit of work
+        # Timeline rows not written yet: they go in as one INSERT when the transaction
+        # commits (see _write_pending) or before this repository reads the timeline.
+        self._pending: list[dict[str, Any]] = session.sync_session.info.setdefault(_PENDING, [])
 
     async def next_seq(self) -> int:
         return await next_value(self.session, "work_order")
 
     async def add(self, wo: WorkOrder) -> None:
-        row = t.WorkOrderRow(seq=wo.seq)
-        _copy_into(row, wo)
-        self.session.add(row)
-        await self.session.flush()
-        self._rows[wo.seq] = row
-        await self._append_events(row.id, wo)
+        await self.session.flush()  # a walk-in customer or site added through the ORM
+        values = _values(wo)
+        conn = await connection(self.session)
+        row_id = (await conn.execute(_INSERT, {"seq": wo.seq, **values})).scalar_one()
+        self._rows[wo.seq] = _Saved(int(row_id), values)
+        self._timelines[wo.seq] = wo.timeline[: len(wo.timeline) - len(wo.new_events)]
+        self._locked.add(wo.seq)
+        self._created.add(wo.seq)
+        await self._append_events(int(row_id), wo)
 
     async def get(self, seq: int, *, lock: bool = False) -> WorkOrder | None:
-        query = select(t.WorkOrderRow).where(t.WorkOrderRow.seq == seq)
-        if lock:
-            query = query.with_for_update()
-        row = (await self.session.scalars(query)).first()
+        known = self._rows.get(seq)
+        timeline = self._timelines.get(seq)
+        if known is not None and timeline is not None and (not lock or seq in self._locked):
+            return _from_values(seq, known.values, list(timeline))
+        await self.write_events()
+        row = (
+            await (await connection(self.session)).execute(
+                _LOCKED_BY_SEQ if lock else _BY_SEQ, {"seq": seq}
+            )
+        ).first()
         if row is None:
             return None
-        self._rows[seq] = row
-        events = await self.session.scalars(
-            select(t.TimelineRow)
-            .where(t.TimelineRow.work_order_id == row.id)
-            .order_by(t.TimelineRow.id)
-        )
-        return to_domain(row, list(events))
+        saved = self._remember(row)
+        events = await (await connection(self.session)).execute(_TIMELINE, {"id": saved.id})
+        timeline = [_event(e) for e in events]
+        self._timelines[seq] = timeline
+        if lock:
+            self._locked.add(seq)
+        return _from_values(seq, saved.values, list(timeline))
+
+    def created_here(self, seq: int) -> bool:
+        return seq in self._created
+
+    async def write_events(self) -> None:
+        """Write the timeline rows saved so far (commit does it too)."""
+        if self._pending:
+            rows = list(self._pending)
+            self._pending.clear()
+            await (await connection(self.session)).execute(_INSERT_EVENTS, rows)
+
+    def forget_locks(self) -> None:
+        """The transaction ended: its locks are gone and others may write again; timeline
+        rows it did not write are dropped with it (a rollback)."""
+        self._pending.clear()
+        self._timelines.clear()
+        self._locked.clear()
+        self._created.clear()
 
     async def save(self, wo: WorkOrder) -> None:
-        row = self._rows.get(wo.seq)
-        if row is None:
+        saved = self._rows.get(wo.seq)
+        if saved is None:
             raise KeyError(f"{wo.number} was not loaded through this repository")
-        _copy_into(row, wo)
-        await self._append_events(row.id, wo)
+        values = _values(wo)
+        changed = {k: v for k, v in values.items() if saved.values[k] != v}
+        if changed:
+            await (await connection(self.session)).execute(
+                _UPDATE_BY_ID, {"row_id": saved.id, **changed}
+            )
+            saved.values.update(changed)
+        await self._append_events(saved.id, wo)
 
     async def row_id(self, seq: int) -> int | None:
-        row = self._rows.get(seq)
-        if row is not None:
-            return row.id
-        return (
-            await self.session.scalars(select(t.WorkOrderRow.id).where(t.WorkOrderRow.seq == seq))
-        ).first()
+        saved = self._rows.get(seq)
+        if saved is not None:
+            return saved.id
+        found = (await (await connection(self.session)).execute(_ID_BY_SEQ, {"seq": seq})).scalar()
+        return None if found is None else int(found)
 
     async def find(
         self, where: WorkOrderFilter, *, after_seq: int | None, limit: int
     ) -> list[WorkOrder]:
-        query = _filtered(select(t.WorkOrderRow), where).order_by(t.WorkOrderRow.seq).limit(limit)
+        query = _filtered(select(_TABLE), where).order_by(_TABLE.c.seq).limit(limit)
         if after_seq is not None:
-            query = query.where(t.WorkOrderRow.seq > after_seq)
-        rows = list((await self.session.scalars(query)).all())
-        by_id: dict[int, list[t.TimelineRow]] = {r.id: [] for r in rows}
+            query = query.where(_TABLE.c.seq > after_seq)
+        return await self._with_timelines(list((await self.session.execute(query)).all()))
+
+    async def _with_timelines(self, rows: list[Row[Any]]) -> list[WorkOrder]:
+        by_id: dict[int, list[TimelineEvent]] = {r.id: [] for r in rows}
+        await self.write_events()
         if rows:
-            events = await self.session.scalars(
-                select(t.TimelineRow)
-                .where(t.TimelineRow.work_order_id.in_(by_id))
-                .order_by(t.TimelineRow.id)
+            events = await self.session.execute(
+                select(_TIMELINE_TABLE)
+                .where(_TIMELINE_TABLE.c.work_order_id.in_(by_id))
+                .order_by(_TIMELINE_TABLE.c.id)
             )
             for e in events:
-                by_id[e.work_order_id].append(e)
-        return [to_domain(r, by_id[r.id]) for r in rows]
+                by_id[e.work_order_id].append(_event(e))
+        return [_from_values(r.seq, _row_values(r), by_id[r.id]) for r in rows]
+
+    def _remember(self, row: Row[Any]) -> _Saved:
+        saved = _Saved(int(row.id), _row_values(row))
+        self._rows[int(row.seq)] = saved
+        return saved
 
     async def add_photo(
         self,
@@ -130,9 +188,13 @@ class WorkOrderRepository:
         self, customer_id: str, *, only: tuple[Status, ...] | None = None
     ) -> list[WorkOrder]:
         """The customer's open work orders (at most 50, oldest first), or those of `only`."""
-        statuses = tuple(s.value for s in (OPEN if only is None else only) if s in OPEN)
+        if only is None:  # every message of a customer asks: a statement built once
+            conn = await connection(self.session)
+            rows = list((await conn.execute(_OPEN_OF, {"customer": customer_id})).all())
+            return await self._with_timelines(rows)
+        statuses = tuple(s.value for s in only if s in OPEN)
         where = WorkOrderFilter(customer_id=customer_id, statuses=statuses)
-        return await self.find(where, after_seq=None, limit=50)
+        return await self.find(where, after_seq=None, limit=OPEN_LIMIT)
 
     async def open_pm_equipment(self) -> set[str]:
         """Equipment that already has an open preventive-maintenance work order."""
@@ -147,9 +209,9 @@ class WorkOrderRepository:
         return {r for r in rows if r is not None}
 
     async def _append_events(self, row_id: int, wo: WorkOrder) -> None:
-        """One INSERT for the new events (a bulk statement: the ORM unit of work cost more
-        than the insert itself); the session flushes the work order's own changes first."""
-        rows = [
+        """The new events join the rows to write: one INSERT per transaction, not one per
+        save (intake, the engine's flag or offer and the notifier each add some)."""
+        self._pending += [
             {
                 "work_order_id": row_id,
                 "at": e.at,
@@ -161,10 +223,107 @@ class WorkOrderRepository:
             }
             for e in wo.new_events
         ]
+        timeline = self._timelines.get(wo.seq)
+        if timeline is not None:
+            timeline.extend(wo.new_events)
         wo.new_events.clear()
-        if rows:
-            await self.session.execute(insert(t.TimelineRow), rows)
-        await self.session.flush()
+
+
+_PENDING = "callout.pending_timeline"  # Session.info key: rows _append_events queued
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    """Timeline rows queued in this transaction go in before it commits (runs inside the
+    async session's greenlet, so a blocking execute is fine here)."""
+    rows = session.info.get(_PENDING)
+    if rows:
+        pending = list(rows)
+        rows.clear()
+        session.connection().execute(_INSERT_EVENTS, pending)
+
+
+async def write_pending_events(session: AsyncSession) -> None:
+    """For readers of timeline_events outside this repository, mid-transaction."""
+    rows = session.sync_session.info.get(_PENDING)
+    if rows:
+        pending = list(rows)
+        rows.clear()
+        await session.execute(_INSERT_EVENTS, pending)
+
+
+@dataclass(slots=True)
+class _Saved:
+    id: int
+    values: dict[str, Any]  # the domain's columns, as the database holds them
+
+
+_TABLE = t.Base.metadata.tables["work_orders"]
+_TIMELINE_TABLE = t.Base.metadata.tables["timeline_events"]
+_DOMAIN_COLUMNS = (
+    "status",
+    "priority",
+    "skill_id",
+    "description",
+    "customer_id",
+    "site_id",
+    "equipment_id",
+    "technician_id",
+    "created_at",
+    "sla_due_at",
+    "wants_start",
+    "wants_end",
+    "source_channel",
+    "extra_minutes",
+    "flag_reason",
+    "flagged_at",
+)
+_BY_SEQ = select(_TABLE).where(_TABLE.c.seq == bindparam("seq"))
+_LOCKED_BY_SEQ = _BY_SEQ.with_for_update()
+_ID_BY_SEQ = select(_TABLE.c.id).where(_TABLE.c.seq == bindparam("seq"))
+_TIMELINE = (
+    select(_TIMELINE_TABLE)
+    .where(_TIMELINE_TABLE.c.work_order_id == bindparam("id"))
+    .order_by(_TIMELINE_TABLE.c.id)
+)
+_OPEN_OF = (
+    select(_TABLE)
+    .where(
+        _TABLE.c.customer_id == bindparam("customer"),
+        _TABLE.c.status.in_(sorted(s.value for s in OPEN)),
+    )
+    .order_by(_TABLE.c.seq)
+    .limit(OPEN_LIMIT)
+)
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)
+# The SET clause is the parameters given, other than row_id: only the changed columns.
+_UPDATE_BY_ID = update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
+_INSERT_EVENTS = insert(_TIMELINE_TABLE)
+
+
+def _values(wo: WorkOrder) -> dict[str, Any]:
+    return {
+        "status": wo.status.value,
+        "priority": wo.priority,
+        "skill_id": wo.skill,
+        "description": wo.description,
+        "customer_id": wo.customer_id,
+        "site_id": wo.site_id,
+        "equipment_id": wo.equipment_id,
+        "technician_id": wo.technician_id,
+        "created_at": wo.created_at,
+        "sla_due_at": wo.sla_due_at,
+        "wants_start": wo.wants.start if wo.wants else None,
+        "wants_end": wo.wants.end if wo.wants else None,
+        "source_channel": wo.source_channel,
+        "extra_minutes": wo.extra_minutes,
+        "flag_reason": wo.flag.reason if wo.flag else None,
+        "flagged_at": wo.flag.at if wo.flag else None,
+    }
+
+
+def _row_values(row: Any) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in _DOMAIN_COLUMNS}
 
 
 def _filtered(query: Select[t.WorkOrderRow], f: WorkOrderFilter) -> Select[t.WorkOrderRow]:
@@ -186,54 +345,41 @@ def _filtered(query: Select[t.WorkOrderRow], f: WorkOrderFilter) -> Select[t.Wor
     return query
 
 
-def _copy_into(row: t.WorkOrderRow, wo: WorkOrder) -> None:
-    row.status = wo.status.value
-    row.priority = wo.priority
-    row.skill_id = wo.skill
-    row.description = wo.description
-    row.customer_id = wo.customer_id
-    row.site_id = wo.site_id
-    row.equipment_id = wo.equipment_id
-    row.technician_id = wo.technician_id
-    row.created_at = wo.created_at
-    row.sla_due_at = wo.sla_due_at
-    row.wants_start = wo.wants.start if wo.wants else None
-    row.wants_end = wo.wants.end if wo.wants else None
-    row.source_channel = wo.source_channel
-    row.extra_minutes = wo.extra_minutes
-    row.flag_reason = wo.flag.reason if wo.flag else None
-    row.flagged_at = wo.flag.at if wo.flag else None
+def _event(e: Any) -> TimelineEvent:
+    return TimelineEvent(
+        at=e.at, kind=e.kind, actor=e.actor, channel=e.channel, text=e.text, data=e.data
+    )
 
 
-def to_domain(row: t.WorkOrderRow, events: list[t.TimelineRow]) -> WorkOrder:
+def to_domain(row: Any, events: list[Any]) -> WorkOrder:
+    """A work order from a row (ORM object or Core row) and its timeline rows."""
+    return _from_values(row.seq, _row_values(row), [_event(e) for e in events])
+
+
+def _from_values(seq: int, v: dict[str, Any], timeline: list[TimelineEvent]) -> WorkOrder:
     wants = None
-    if row.wants_start is not None and row.wants_end is not None:
-        wants = Wants(row.wants_start, row.wants_end)
+    if v["wants_start"] is not None and v["wants_end"] is not None:
+        wants = Wants(v["wants_start"], v["wants_end"])
     flag = None
-    if row.flag_reason is not None and row.flagged_at is not None:
-        flag = Flag(row.flag_reason, row.flagged_at)
+    if v["flag_reason"] is not None and v["flagged_at"] is not None:
+        flag = Flag(v["flag_reason"], v["flagged_at"])
     return WorkOrder(
-        seq=row.seq,
-        customer_id=row.customer_id,
-        description=row.description,
-        created_at=row.created_at,
-        priority=row.priority,
-        skill=row.skill_id,
-        site_id=row.site_id,
-        equipment_id=row.equipment_id,
-        status=Status(row.status),
-        sla_due_at=row.sla_due_at,
+        seq=seq,
+        customer_id=v["customer_id"],
+        description=v["description"],
+        created_at=v["created_at"],
+        priority=v["priority"],
+        skill=v["skill_id"],
+        site_id=v["site_id"],
+        equipment_id=v["equipment_id"],
+        status=Status(v["status"]),
+        sla_due_at=v["sla_due_at"],
         wants=wants,
-        technician_id=row.technician_id,
-        source_channel=row.source_channel,
+        technician_id=v["technician_id"],
+        source_channel=v["source_channel"],
         flag=flag,
-        extra_minutes=row.extra_minutes,
-        timeline=[
-            TimelineEvent(
-                at=e.at, kind=e.kind, actor=e.actor, channel=e.channel, text=e.text, data=e.data
-            )
-            for e in events
-        ],
+        extra_minutes=v["extra_minutes"],
+        timeline=timeline,
     )
 
 
