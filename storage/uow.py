@@ -65,7 +65,7 @@ class SqlUnitOfWork:
         try:
             await self.session.rollback()  # a no-op after commit()
         finally:
-            self.work_orders.forget_locks()
+            self.work_orders.forget_locks(rolled_back=True)
             await self.session.close()
 
     async def next_number(self, name: str) -> int:
@@ -74,11 +74,13 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         try:
             await self.session.commit()
-        finally:
-            self.work_orders.forget_locks()
+        except BaseException:
+            self.work_orders.forget_locks(rolled_back=True)
+            raise
+        self.work_orders.forget_locks()
 
     async def rollback(self) -> None:
         try:
             await self.session.rollback()
         finally:
-            self.work_orders.forget_locks()
+            self.work_orders.forget_locks(rolled_back=True)

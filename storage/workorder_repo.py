@@ -92,9 +92,12 @@ class WorkOrderRepository:
             self._pending.clear()
             await (await connection(self.session)).execute(_INSERT_EVENTS, rows)
 
-    def forget_locks(self) -> None:
+    def forget_locks(self, *, rolled_back: bool = False) -> None:
         """The transaction ended: its locks are gone and others may write again; timeline
-        rows it did not write are dropped with it (a rollback)."""
+        rows it did not write are dropped with it (a rollback). After a rollback the rows
+        as last written are not what the database holds: save() must not compare with them."""
+        if rolled_back:
+            self._rows.clear()
         self._pending.clear()
         self._timelines.clear()
         self._locked.clear()
