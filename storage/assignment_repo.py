@@ -16,7 +16,7 @@ from dispatch.workorder import HELD, STARTED, Status, Wants, WorkOrder
 from storage import tables as t
 from storage.company_repo import CompanyRepository, stamp_company
 from storage.core import connection
-from storage.workorder_repo import WorkOrderRepository, to_domain
+from storage.workorder_repo import DOMAIN_COLUMNS, WorkOrderRepository, to_domain
 
 DONE = (Status.COMPLETED.value, Status.SIGNED_OFF.value, Status.INVOICED.value)
 
@@ -336,27 +336,13 @@ _IN_DAY = (_W.planned_start.is_(None)) | (
     (_W.planned_start >= bindparam("start")) & (_W.planned_start < bindparam("end"))
 )
 _WORK_ORDERS = t.Base.metadata.tables["work_orders"]
-# What DayView.routes and DayView.job read of a booked work order, and what the query needs.
+# What DayView.routes and DayView.job read of a booked work order, and what the query needs:
+# not the description or the flag.
+_UNPLANNED = frozenset({"description", "flag_reason", "flagged_at"})
 _PLANNING = [
     _WORK_ORDERS.c[name]
-    for name in (
-        "id",
-        "seq",
-        "status",
-        "priority",
-        "skill_id",
-        "customer_id",
-        "site_id",
-        "equipment_id",
-        "technician_id",
-        "created_at",
-        "sla_due_at",
-        "wants_start",
-        "wants_end",
-        "source_channel",
-        "extra_minutes",
-        "plan_position",
-    )
+    for name in ("id", "seq", *DOMAIN_COLUMNS, "plan_position")
+    if name not in _UNPLANNED
 ]
 
 

@@ -263,7 +263,7 @@ class _Saved:
 
 _TABLE = t.Base.metadata.tables["work_orders"]
 _TIMELINE_TABLE = t.Base.metadata.tables["timeline_events"]
-_DOMAIN_COLUMNS = (
+DOMAIN_COLUMNS = (  # the columns a WorkOrder is made of, besides id and seq
     "status",
     "priority",
     "skill_id",
@@ -326,7 +326,7 @@ def _values(wo: WorkOrder) -> dict[str, Any]:
 
 
 def _row_values(row: Any) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in _DOMAIN_COLUMNS}
+    return {name: getattr(row, name) for name in DOMAIN_COLUMNS}
 
 
 def _filtered(query: Select[t.WorkOrderRow], f: WorkOrderFilter) -> Select[t.WorkOrderRow]:
