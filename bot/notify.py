@@ -25,7 +25,7 @@ from dispatch.events import (
     OfferWithdrawn,
     WindowMoved,
 )
-from dispatch.messaging import Fallback, NewMessage
+from dispatch.messaging import Fallback, Identity, NewMessage
 from dispatch.workorder import WorkOrder
 
 
@@ -140,26 +140,28 @@ async def to_staff(
     if person is None:
         return
     work_order_id = await uow.work_orders.row_id(wo.seq) if wo else None
-    now = deps.clock.now()
-    chats = [i for i in await uow.identities.of_party(role, party_id) if i.channel == "telegram"]
+    linked = await uow.identities.of_party(role, party_id)
+    message = _staff_message(deps, linked, person.phone, out, work_order_id)
+    await uow.outbox.add_many([message], now=deps.clock.now())
+
+
+def _staff_message(
+    deps: Deps, linked: list[Identity], phone: str, out: Outgoing, work_order_id: int | None
+) -> NewMessage:
+    """To a staff member's Telegram chat (their phone the fallback) if they linked one and
+    the channel is on, else to their phone."""
+    chats = [i for i in linked if i.channel == "telegram"]
     if chats and "telegram" in deps.config.channels:
-        await uow.outbox.add(
+        return NewMessage(
             "telegram",
             chats[0].address,
             out.to_json(),
-            now=now,
             kind=out.kind,
             work_order_id=work_order_id,
-            fallback=Fallback(phone_channel(deps), person.phone),
+            fallback=Fallback(phone_channel(deps), phone),
         )
-        return
-    await uow.outbox.add(
-        phone_channel(deps),
-        person.phone,
-        out.to_json(),
-        now=now,
-        kind=out.kind,
-        work_order_id=work_order_id,
+    return NewMessage(
+        phone_channel(deps), phone, out.to_json(), kind=out.kind, work_order_id=work_order_id
     )
 
 
@@ -171,27 +173,10 @@ async def to_dispatchers(
         return
     work_order_id = await uow.work_orders.row_id(wo.seq) if wo else None
     linked = await uow.identities.of_parties("dispatcher", [d.id for d in company.dispatchers])
-    messages: list[NewMessage] = []
-    for d in company.dispatchers:
-        chats = [i for i in linked.get(d.id, []) if i.channel == "telegram"]
-        payload = out.to_json()
-        if chats and "telegram" in deps.config.channels:
-            messages.append(
-                NewMessage(
-                    "telegram",
-                    chats[0].address,
-                    payload,
-                    kind=out.kind,
-                    work_order_id=work_order_id,
-                    fallback=Fallback(phone_channel(deps), d.phone),
-                )
-            )
-        else:
-            messages.append(
-                NewMessage(
-                    phone_channel(deps), d.phone, payload, out.kind, work_order_id=work_order_id
-                )
-            )
+    messages = [
+        _staff_message(deps, linked.get(d.id, []), d.phone, out, work_order_id)
+        for d in company.dispatchers
+    ]
     await uow.outbox.add_many(messages, now=deps.clock.now())
 
 

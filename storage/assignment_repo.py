@@ -40,9 +40,6 @@ class AssignmentRepository:
         )
         return self._day(rows, _whole)[0]
 
-    async def done_today(self, day_start: datetime, day_end: datetime) -> dict[str, int]:
-        return (await self.day(day_start, day_end))[1]
-
     async def day(
         self, day_start: datetime, day_end: datetime
     ) -> tuple[list[Booking], dict[str, int]]:

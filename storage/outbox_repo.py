@@ -68,48 +68,19 @@ class OutboxRepository:
         fallback: Fallback | None = None,
     ) -> int:
         # A plain INSERT, not a unit-of-work object: nothing reads the row back here.
+        message = NewMessage(channel, recipient, payload, kind, work_order_id, fallback)
         row_id = await (await connection(self.session)).scalar(
-            _INSERT_ONE,
-            {
-                "channel": channel,
-                "recipient": recipient,
-                "kind": kind,
-                "payload": payload,
-                "work_order_id": work_order_id,
-                "created_at": now,
-                "due_at": due_at or now,
-                "status": "pending",
-                "attempts": 0,
-                "fallback_channel": fallback.channel if fallback else None,
-                "fallback_recipient": fallback.recipient if fallback else None,
-            },
+            _INSERT_ONE, _values(message, now, due_at or now)
         )
         assert row_id is not None
         return int(row_id)
 
     async def add_many(self, messages: list[NewMessage], *, now: datetime) -> None:
         """Several messages in one statement, in this order (the order they go out in)."""
-        if not messages:
-            return
-        await (await connection(self.session)).execute(
-            _INSERT_MANY,
-            [
-                {
-                    "channel": m.channel,
-                    "recipient": m.recipient,
-                    "kind": m.kind,
-                    "payload": m.payload,
-                    "work_order_id": m.work_order_id,
-                    "created_at": now,
-                    "due_at": now,
-                    "status": "pending",
-                    "attempts": 0,
-                    "fallback_channel": m.fallback.channel if m.fallback else None,
-                    "fallback_recipient": m.fallback.recipient if m.fallback else None,
-                }
-                for m in messages
-            ],
-        )
+        if messages:
+            await (await connection(self.session)).execute(
+                _INSERT_MANY, [_values(m, now, now) for m in messages]
+            )
 
     # --- claiming (one transaction) -------------------------------------------------------
 
@@ -359,6 +330,23 @@ def _fallback(row: OutboxRow) -> Fallback | None:
     if row.fallback_channel and row.fallback_recipient:
         return Fallback(row.fallback_channel, row.fallback_recipient)
     return None
+
+
+def _values(m: NewMessage, now: datetime, due_at: datetime) -> dict[str, Any]:
+    """An outbox row, pending, for a message."""
+    return {
+        "channel": m.channel,
+        "recipient": m.recipient,
+        "kind": m.kind,
+        "payload": m.payload,
+        "work_order_id": m.work_order_id,
+        "created_at": now,
+        "due_at": due_at,
+        "status": "pending",
+        "attempts": 0,
+        "fallback_channel": m.fallback.channel if m.fallback else None,
+        "fallback_recipient": m.fallback.recipient if m.fallback else None,
+    }
 
 
 _TABLE = OutboxRow.metadata.tables["outbox"]
