@@ -179,16 +179,26 @@ class EquipmentRow(Base):
 
 class WorkOrderRow(Base):
     __tablename__ = "work_orders"
+    # Every query a request or the worker sends narrows by something a year of history does
+    # not grow: the day (status and planned start), the technician's or the customer's open
+    # work. Single-column indexes on status, technician or customer made the day read, a
+    # technician's queue and a customer's open work orders visit every finished job ever.
+    __table_args__ = (
+        Index("ix_work_orders_status_planned", "status", "planned_start"),
+        Index("ix_work_orders_planned_start", "planned_start"),
+        Index("ix_work_orders_technician_status", "technician_id", "status"),
+        Index("ix_work_orders_customer_status", "customer_id", "status"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     seq: Mapped[int] = mapped_column(Integer, unique=True)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16))
     priority: Mapped[str] = mapped_column(String(2), index=True)
     skill_id: Mapped[str | None] = mapped_column(ForeignKey("skills.id"))
     description: Mapped[str] = mapped_column(Text)
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
     site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id"))
     equipment_id: Mapped[str | None] = mapped_column(ForeignKey("equipment.id"))
-    technician_id: Mapped[str | None] = mapped_column(ForeignKey("technicians.id"), index=True)
+    technician_id: Mapped[str | None] = mapped_column(ForeignKey("technicians.id"))
     created_at: Mapped[datetime] = mapped_column(index=True)
     sla_due_at: Mapped[datetime | None]
     wants_start: Mapped[datetime | None]
@@ -288,6 +298,8 @@ class InboundRow(Base):
     __table_args__ = (
         UniqueConstraint("channel", "external_id"),
         Index("ix_inbound_sender", "channel", "sender", "received_at"),
+        # The worker's sweep for messages a dead process left: not every message ever.
+        Index("ix_inbound_unprocessed", "processed_at", "claimed_until"),
     )
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -334,7 +346,11 @@ class IdentityRow(Base):
     """Who is behind a phone number or a Telegram user: customer, technician or dispatcher."""
 
     __tablename__ = "identities"
-    __table_args__ = (UniqueConstraint("channel", "address"),)
+    # By address (who wrote), and by role and party (who to tell): not every customer's.
+    __table_args__ = (
+        UniqueConstraint("channel", "address"),
+        Index("ix_identities_role_party", "role", "party_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(16))  # sms | telegram
     address: Mapped[str] = mapped_column(String(64))  # E.164 phone or Telegram user id

@@ -9,7 +9,9 @@ opens a work order and queues an offer or a flag, like the load benchmark's. CPU
 server process's (`time.process_time`: every thread, aiosqlite's too, and aiohttp's parsing);
 statements are what SQLAlchemy hands the driver (`before_cursor_execute`), on SQLite that
 includes the BEGIN IMMEDIATE each transaction starts with, on PostgreSQL asyncpg opens its
-transactions without one. SQLite, then PostgreSQL if it answers.
+transactions without one. SQLite, then PostgreSQL if it answers; each on an empty history,
+then again after a year of it (HISTORY, added straight to the database before the server
+starts): the two figures should match, a request reads nothing that grows with the past.
 
     python -m tests.bench request          # prints, merges {"request": ...}
     python -m tests.bench.bench_request serve PORT   # the server alone (what the bench runs)
@@ -26,6 +28,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,7 @@ import aiohttp
 
 from tests.bench import bench_company, bench_server
 from tests.bench.bench_server import SMS_PATH, environment, signature, sms_form
+from tests.history import History, add_history
 
 REQUESTS = 500
 WARMUP = 50  # the first messages build the company cache and the intake model
@@ -167,17 +171,45 @@ async def _measure(port: int, database_url: str) -> dict[str, Any]:
     }
 
 
-def measure(database_url: str, folder: Path) -> dict[str, Any]:
+def measure(database_url: str, folder: Path, *, history: bool = False) -> dict[str, Any]:
+    """With `history`, a year of finished work is in the database before the first request
+    (HISTORY): the figure should not move."""
     env = environment(database_url, folder / "media")
     company = bench_company.write(folder / "company.yaml", CUSTOMERS)
     bench_server.prepare(env, company)
+    if history:
+        asyncio.run(_add_history(database_url))
     with server(env) as (port, _):
         return asyncio.run(_measure(port, database_url))
 
 
+HISTORY = History(work_orders=20_000, identities=10_000, messages=50_000, days=365)
+
+
+async def _add_history(database_url: str) -> None:
+    from datetime import datetime
+
+    from storage.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        now = datetime.fromisoformat(bench_server.DEMO_NOW)
+        technicians = [f"T{n:02d}" for n in range(1, 13)]  # the demo's crew
+        customers = [f"G{i:05d}" for i in range(CUSTOMERS)]
+        await add_history(engine, now, technicians, customers, HISTORY)
+        if engine.dialect.name == "postgresql":
+            # A year-old database has been vacuumed and analyzed; without this, autovacuum
+            # would do it now, on the same two cores, in the middle of the measurement.
+            async with engine.connect() as conn:
+                auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await auto.exec_driver_sql("VACUUM ANALYZE")
+    finally:
+        await engine.dispose()
+
+
 def _line(label: str, r: dict[str, Any]) -> str:
     return (
-        f"  {label:<9} CPU {r['cpu_ms_per_request']:>6.2f} ms (median {r['cpu_ms_median']:.2f}, "
+        f"  {label:<16} CPU {r['cpu_ms_per_request']:>6.2f} ms (median {r['cpu_ms_median']:.2f}, "
         f"first/last tenth {r['cpu_ms_median_first_tenth']:.2f}/"
         f"{r['cpu_ms_median_last_tenth']:.2f})  statements {r['statements_per_request']:.1f} "
         f"({r['statements_min']}-{r['statements_max']})  p50 {r['p50_ms']:.2f} ms  "
@@ -196,27 +228,39 @@ def _check(label: str, r: dict[str, Any]) -> list[str]:
 def run() -> dict[str, Any]:
     from tests.bench.bench_load import postgres_database, postgres_url
 
-    print(f"request: {REQUESTS} signed SMS one at a time, each a new work order; per request:")
-    result: dict[str, Any] = {"requests": REQUESTS, "warmup": WARMUP, "customers": CUSTOMERS + 30}
+    print(
+        f"request: {REQUESTS} signed SMS one at a time, each a new work order, on an empty "
+        f"history and after a year of it ({HISTORY.work_orders:,} finished work orders, "
+        f"{HISTORY.messages:,} messages); per request:"
+    )
+    result: dict[str, Any] = {
+        "requests": REQUESTS,
+        "warmup": WARMUP,
+        "customers": CUSTOMERS + 30,
+        "history": asdict(HISTORY),
+    }
     short: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="callout-request-") as tmp:
-        folder = Path(tmp)
-        sqlite = measure(f"sqlite+aiosqlite:///{folder / 'request.db'}", folder)
-    print(_line("sqlite", sqlite), flush=True)
-    result["sqlite"] = sqlite
-    short += _check("sqlite", sqlite)
     base = postgres_url()
-    if base is None:
-        print("  postgres: not answering, skipped")
-    else:
+    for history in (False, True):
+        label = "sqlite" + ("_history" if history else "")
+        with tempfile.TemporaryDirectory(prefix="callout-request-") as tmp:
+            folder = Path(tmp)
+            url = f"sqlite+aiosqlite:///{folder / 'request.db'}"
+            result[label] = measure(url, folder, history=history)
+        print(_line(label, result[label]), flush=True)
+        short += _check(label, result[label])
+        if base is None:
+            continue
+        label = "postgres" + ("_history" if history else "")
         with (
             postgres_database(base, "callout_bench_request") as url,
             tempfile.TemporaryDirectory(prefix="callout-request-pg-") as tmp,
         ):
-            postgres = measure(url, Path(tmp))
-        print(_line("postgres", postgres), flush=True)
-        result["postgres"] = postgres
-        short += _check("postgres", postgres)
+            result[label] = measure(url, Path(tmp), history=history)
+        print(_line(label, result[label]), flush=True)
+        short += _check(label, result[label])
+    if base is None:
+        print("  postgres: not answering, skipped")
     if short:
         raise AssertionError("; ".join(short))
     return result
