@@ -4,9 +4,10 @@ Every request reads the day's bookings, the customer's open work orders and the 
 staff it tells. Read through an index that a year of history does not grow, that costs the
 same on day 300 as on day 1; read through one that it does (status alone, technician
 alone), it visits every finished job ever. Work is counted, not timed: SQLite's virtual
-machine instructions for the whole request (a progress handler on the app's connection),
-the same request before and after 5,000 finished work orders, 3,000 more customers' chats and
-5,000 handled messages are added. PostgreSQL has no such counter: there the request's
+machine instructions for the whole request and for the worker's next pass over its timers
+and stranded messages (a progress handler on the app's connection), the same request before
+and after 5,000 finished work orders, 3,000 more customers' chats and 5,000 handled messages
+are added. PostgreSQL has no such counter: there the request's
 SELECTs are run again under EXPLAIN ANALYZE and the rows each plan node touched (returned,
 filtered out or rechecked) are added up, before and after the same history.
 """
@@ -21,10 +22,12 @@ import pytest
 from sqlalchemy import event, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.timers import sweep
 from storage.tables import OfferRow, WorkOrderRow
 from tests.channel_app import Product
 from tests.history import add_history
 from webhooks.app import SERVICES
+from webhooks.worker import retake_stranded
 
 KNOWN = "+15125550126"  # Bluebonnet Senior Living (C007), a demo customer
 TEXT = "Good morning, the kitchen walk-in at Manchaca is reading 45, can someone check it today"
@@ -50,14 +53,19 @@ class Steps:
             self.count += 1
         return 0  # go on
 
-    async def of(self, product: Product) -> int:
+    async def of(self, product: Product) -> tuple[int, int]:
+        """Instructions for the request, then for one pass of the worker's timers after it."""
         self.count, self.armed = 0, True
         try:
             status, _ = await product.sms(KNOWN, TEXT)
+            request, self.count = self.count, 0
+            services = product.client.app[SERVICES]
+            await sweep(services.bot_uows, services.bot_deps())
+            await retake_stranded(services)
         finally:
             self.armed = False
         assert status == 200
-        return self.count * STEP
+        return request * STEP, self.count * STEP
 
 
 async def _finish_everything(engine: AsyncEngine, product: Product) -> None:
@@ -90,12 +98,13 @@ async def test_a_new_request_costs_the_same_after_a_year_of_history(
     steps = Steps(services.engine)
     await steps.of(product)  # the first builds the company cache and the intake model
     await _finish_everything(engine, product)
-    before = await steps.of(product)
+    before, timers_before = await steps.of(product)
     await _history(engine, product)
-    after = await steps.of(product)
+    after, timers_after = await steps.of(product)
     assert await product.count("work_orders") == 5_003
     # A year of history may cost a few index levels more, never a visit per past job.
     assert after < before * 1.15, (before, after)
+    assert timers_after < timers_before * 1.15, (timers_before, timers_after)
 
 
 class Selects:
