@@ -24,6 +24,7 @@ class History:
     work_orders: int = 5_000
     identities: int = 3_000  # other customers' chats
     messages: int = 5_000  # handled inbound messages
+    sent: int = 5_000  # delivered outbound messages
     days: int = 300
 
 
@@ -33,9 +34,11 @@ async def add_history(
     technicians: Sequence[str],
     customers: Sequence[str],
     history: History = History(),
+    recipients: Sequence[str] = (),
 ) -> None:
     """Finished work orders spread over the `days` before `now` among the given (existing)
-    technicians and customers, in one transaction with the chats and messages."""
+    technicians and customers, in one transaction with the chats and messages; the sent SMS
+    went to `recipients` (the other customers' numbers if none)."""
     orders = []
     for i in range(history.work_orders):
         day = now - timedelta(days=1 + i % history.days, hours=i % 9)

@@ -183,7 +183,7 @@ def measure(database_url: str, folder: Path, *, history: bool = False) -> dict[s
         return asyncio.run(_measure(port, database_url))
 
 
-HISTORY = History(work_orders=20_000, identities=10_000, messages=50_000, days=365)
+HISTORY = History(work_orders=20_000, identities=10_000, messages=50_000, sent=50_000, days=365)
 
 
 async def _add_history(database_url: str) -> None:
@@ -231,7 +231,7 @@ def run() -> dict[str, Any]:
     print(
         f"request: {REQUESTS} signed SMS one at a time, each a new work order, on an empty "
         f"history and after a year of it ({HISTORY.work_orders:,} finished work orders, "
-        f"{HISTORY.messages:,} messages); per request:"
+        f"{HISTORY.messages:,} messages in and {HISTORY.sent:,} out); per request:"
     )
     result: dict[str, Any] = {
         "requests": REQUESTS,
