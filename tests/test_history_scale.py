@@ -15,8 +15,9 @@ filtered out or rechecked) are added up, before and after the same history.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import event, select, text, update
@@ -36,6 +37,7 @@ TEXT = "Good morning, the kitchen walk-in at Manchaca is reading 45, can someone
 STEP = 10  # instructions per progress-handler call
 TECHNICIANS = [f"T{n:02d}" for n in range(1, 13)]
 CUSTOMERS = ["C001", "C002", "C007"]  # demo customers, KNOWN's among them
+M = TypeVar("M")
 
 
 class Steps:
@@ -98,19 +100,34 @@ async def _history(engine: AsyncEngine, product: Product) -> None:
             await conn.execute(text("ANALYZE"))  # what autovacuum does to a year-old database
 
 
+async def _before_and_after(
+    product: Product, engine: AsyncEngine, measure: Callable[[], Awaitable[M]]
+) -> tuple[M, M]:
+    """The same request measured on a day without history and on one with a year of it;
+    a first one before them builds the company cache and the intake model."""
+    await measure()
+    await _finish_everything(engine, product)
+    before = await measure()
+    await _history(engine, product)
+    after = await measure()
+    assert await product.count("work_orders") == 5_003  # each opened a work order
+    return before, after
+
+
+def _app_engine(product: Product) -> AsyncEngine:
+    engine = product.client.app[SERVICES].engine
+    assert engine is not None
+    return engine
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_new_request_costs_the_same_after_a_year_of_history(
     product: Product, engine: AsyncEngine
 ) -> None:
-    services = product.client.app[SERVICES]
-    assert services.engine is not None
-    steps = Steps(services.engine)
-    await steps.of(product)  # the first builds the company cache and the intake model
-    await _finish_everything(engine, product)
-    before, worker_before = await steps.of(product)
-    await _history(engine, product)
-    after, worker_after = await steps.of(product)
-    assert await product.count("work_orders") == 5_003
+    steps = Steps(_app_engine(product))
+    (before, worker_before), (after, worker_after) = await _before_and_after(
+        product, engine, lambda: steps.of(product)
+    )
     # A year of history may cost a few index levels more, never a visit per past job.
     assert after < before * 1.15, (before, after)
     assert worker_after < worker_before * 1.15, (worker_before, worker_after)
@@ -162,15 +179,8 @@ def _rows(node: dict[str, Any]) -> int:
 async def test_on_postgresql_a_request_reads_no_more_rows_after_a_year_of_history(
     product: Product, engine: AsyncEngine
 ) -> None:
-    services = product.client.app[SERVICES]
-    assert services.engine is not None
-    selects = Selects(services.engine)
-    await selects.of(product, engine)  # the first builds the company cache
-    await _finish_everything(engine, product)
-    before = await selects.of(product, engine)
-    await _history(engine, product)
-    after = await selects.of(product, engine)
-    assert await product.count("work_orders") == 5_003
+    selects = Selects(_app_engine(product))
+    before, after = await _before_and_after(product, engine, lambda: selects.of(product, engine))
     assert before.keys() == after.keys()
     # A different plan or a few more index pages may touch some rows more; reading the past
     # would touch thousands (the work order reads: 12 rows before, 10,017 after, without 0009).
