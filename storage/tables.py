@@ -320,6 +320,10 @@ class OutboxRow(Base):
     __table_args__ = (
         Index("ix_outbox_pending", "status", "due_at"),
         Index("ix_outbox_recipient_sent", "channel", "recipient", "sent_at"),  # pacing
+        # Pacing also counts what is in flight, per recipient and per channel, and the
+        # channel's sends of the last seconds: neither may walk the channel's whole history.
+        Index("ix_outbox_in_flight", "channel", "status", "recipient"),
+        Index("ix_outbox_channel_sent", "channel", "sent_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(16))

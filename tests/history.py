@@ -1,5 +1,5 @@
 """A company's past, added straight to the database: finished work orders on past days,
-customers' chats and handled messages. What a year of running adds to the tables a request
+customers' chats, handled and sent messages. What a year of running adds to the tables a request
 reads, for the test and the benchmark that check a request does not read it."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.tables import IdentityRow, InboundRow, WorkOrderRow
+from storage.tables import IdentityRow, InboundRow, OutboxRow, WorkOrderRow
 
 # Signed off and invoiced: a job left "completed" waits for the customer's sign-off, which a
 # year-old job does not, and the customer's next text would be read as the answer to it.
@@ -57,10 +57,11 @@ async def add_history(
             }
         )
     # +1 915 555 ....: an area code no demo or generated customer uses.
+    others = [f"+1915555{i:04d}" for i in range(history.identities)]
     identities = [
         {
             "channel": "sms",
-            "address": f"+1915555{i:04d}",
+            "address": others[i],
             "role": "customer",
             "party_id": f"CX{i:05d}",
             "created_at": now,
@@ -78,11 +79,29 @@ async def add_history(
         }
         for i in range(history.messages)
     ]
+    to = list(recipients) or others or ["+19155550000"]
+    sent = [  # half of them on Telegram, whose pacing counts the channel's last second
+        {
+            "channel": "sms" if i % 2 else "telegram",
+            "recipient": to[i % len(to)] if i % 2 else str(700_000_000 + i % 500),
+            "kind": "text",
+            "payload": {"text": "past message"},
+            "created_at": now - timedelta(days=1 + i % history.days),
+            "due_at": now - timedelta(days=1 + i % history.days),
+            "status": "sent",
+            "attempts": 1,
+            "sent_at": now - timedelta(days=1 + i % history.days),
+            "external_id": f"SMout{i:029d}",
+            "delivery_status": "delivered",
+        }
+        for i in range(history.sent)
+    ]
     async with engine.begin() as conn:
         for table, rows in (
             (WorkOrderRow, orders),
             (IdentityRow, identities),
             (InboundRow, messages),
+            (OutboxRow, sent),
         ):
             for start in range(0, len(rows), 2_000):  # PostgreSQL: under 32,767 parameters
                 await conn.execute(insert(table), rows[start : start + 2_000])

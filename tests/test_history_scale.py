@@ -20,14 +20,17 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import event, select, text, update
+from sqlalchemy import event, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.delivery import open_senders
 from bot.timers import sweep
-from storage.tables import OfferRow, TechnicianRow, WorkOrderRow
+from dispatch.clock import FixedClock
+from storage.db import session_factory
+from storage.outbox_repo import OutboxRepository
+from storage.tables import OfferRow, OutboxRow, TechnicianRow, WorkOrderRow
 from tests.channel_app import Product
-from tests.history import add_history
+from tests.history import History, add_history
 from webhooks.app import SERVICES
 from webhooks.outbox import deliver_due
 from webhooks.worker import retake_stranded
@@ -186,3 +189,59 @@ async def test_on_postgresql_a_request_reads_no_more_rows_after_a_year_of_histor
     # would touch thousands (the work order reads: 12 rows before, 10,017 after, without 0009).
     grew = {k[:80]: (before[k], n) for k, n in after.items() if n > before[k] + 100}
     assert not grew, grew
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_telegram_pacing_counts_the_last_second_without_reading_the_year(
+    engine: AsyncEngine, clock: FixedClock
+) -> None:
+    """Telegram's pacing counts the channel's sends of the last second and the messages in
+    flight, each once; a year of sent messages on the channel does not make it dearer."""
+    now = clock.now()
+    sessions = session_factory(engine)
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(OutboxRow),
+            [
+                {  # sent half a second ago
+                    "channel": "telegram",
+                    "recipient": "1001",
+                    "kind": "text",
+                    "payload": {},
+                    "created_at": now,
+                    "due_at": now,
+                    "status": "sent",
+                    "sent_at": now - timedelta(milliseconds=500),
+                    "claimed_until": None,
+                },
+                {  # claimed by a worker and being sent
+                    "channel": "telegram",
+                    "recipient": "1002",
+                    "kind": "text",
+                    "payload": {},
+                    "created_at": now,
+                    "due_at": now,
+                    "status": "sending",
+                    "sent_at": None,
+                    "claimed_until": now + timedelta(seconds=60),
+                },
+            ],
+        )
+    steps = Steps(engine)
+
+    async def count() -> tuple[int, int]:
+        async with sessions() as session:
+            steps.count, steps.armed = 0, True
+            try:
+                active = await OutboxRepository(session).count_active(
+                    "telegram", now, timedelta(seconds=1)
+                )
+            finally:
+                steps.armed = False
+        return active, steps.count * STEP
+
+    active_before, cost_before = await count()
+    await add_history(engine, now, [], [], History(work_orders=0, identities=0, messages=0))
+    active_after, cost_after = await count()
+    assert active_before == active_after == 2
+    assert cost_after < cost_before * 1.15 + 50, (cost_before, cost_after)

@@ -7,7 +7,8 @@ Create Date: 2026-12-03 07:40:00
 The day read looked the day's finished jobs up by status alone, so it visited every finished
 job ever; a technician's queue and a customer's open work orders visited all of their past
 jobs; finding a technician's or a dispatcher's chats scanned every identity; the worker's
-sweep for unprocessed messages scanned every message. Composite indexes take their place
+sweep for unprocessed messages scanned every message, and the outbox's pacing walked every
+message sent on the channel to count those in flight. Composite indexes take their place
 (the single-column ones they start with are dropped: the composite serves the same lookups).
 """
 
@@ -45,8 +46,18 @@ def upgrade() -> None:
             "ix_inbound_unprocessed", ["processed_at", "claimed_until"], unique=False
         )
 
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_outbox_in_flight", ["channel", "status", "recipient"], unique=False
+        )
+        batch_op.create_index("ix_outbox_channel_sent", ["channel", "sent_at"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_channel_sent")
+        batch_op.drop_index("ix_outbox_in_flight")
+
     with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
         batch_op.drop_index("ix_inbound_unprocessed")
 
