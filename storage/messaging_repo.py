@@ -137,24 +137,13 @@ class IdentityRepository:
         username: str | None = None,
     ) -> Identity:
         row = await self._row(channel, address)
-        conn = await connection(self.session)
         if row is None:
-            values = {
-                "channel": channel,
-                "address": address,
-                "role": role,
-                "party_id": party_id,
-                "username": username,
-                "opted_out": False,
-                "created_at": now,
-            }
-            row_id = (await conn.execute(_NEW_IDENTITY, values)).scalar_one()
-            row = _IdentityRow(row_id, channel, address, role, party_id, username, False)
-            self._rows[(channel, address)] = row
+            new = _IdentityRow(0, channel, address, role, party_id, username, False)
+            row = await self._add(new, now)
         else:
             row.role, row.party_id = role, party_id
             row.username = username or row.username
-            await conn.execute(
+            await (await connection(self.session)).execute(
                 _SAVE_IDENTITY,
                 {
                     "row_id": row.id,
@@ -168,23 +157,31 @@ class IdentityRepository:
     async def set_opted_out(self, phone: str, opted_out: bool, now: datetime) -> None:
         """SMS opt-out is per number, whoever is behind it (a stranger too)."""
         row = await self._row("sms", phone)
-        conn = await connection(self.session)
         if row is None:
-            values = {
-                "channel": "sms",
-                "address": phone,
-                "role": "customer",
-                "party_id": "",
-                "username": None,
-                "opted_out": opted_out,
-                "created_at": now,
-            }
-            row_id = (await conn.execute(_NEW_IDENTITY, values)).scalar_one()
-            row = _IdentityRow(row_id, "sms", phone, "customer", "", None, opted_out)
-            self._rows[("sms", phone)] = row
+            await self._add(_IdentityRow(0, "sms", phone, "customer", "", None, opted_out), now)
             return
         row.opted_out = opted_out
-        await conn.execute(_SAVE_IDENTITY, {"row_id": row.id, "opted_out": opted_out})
+        await (await connection(self.session)).execute(
+            _SAVE_IDENTITY, {"row_id": row.id, "opted_out": opted_out}
+        )
+
+    async def _add(self, new: _IdentityRow, now: datetime) -> _IdentityRow:
+        """Insert a row the database does not have yet (its id comes from the insert) and
+        remember it for this unit of work."""
+        values = {
+            "channel": new.channel,
+            "address": new.address,
+            "role": new.role,
+            "party_id": new.party_id,
+            "username": new.username,
+            "opted_out": new.opted_out,
+            "created_at": now,
+        }
+        new.id = (
+            await (await connection(self.session)).execute(_NEW_IDENTITY, values)
+        ).scalar_one()
+        self._rows[(new.channel, new.address)] = new
+        return new
 
     async def _row(self, channel: str, address: str) -> _IdentityRow | None:
         key = (channel, address)
