@@ -178,13 +178,14 @@ async def assign(uow: UnitOfWork, clock: Clock, seq: int, *, actor: str = "engin
     return await _flag(uow, wo, now, NO_FEASIBLE_TECHNICIAN, (), actor)
 
 
-def _place(job: Job, route: Route, view: DayView) -> Insertion | Exclusion:
+def _place(job: Job, route: Route, view: DayView, *, taken: bool = False) -> Insertion | Exclusion:
     """Where the job goes in this technician's day under the policy in force. The offer and
     the acceptance must ask the same question: a baseline that offered a job under its own
     looser rules, then checked the yes against the engine's, would withdraw and re-offer the
-    job to the same technician until they said no."""
+    job to the same technician until they said no. `taken`: the technician said yes, and a
+    job late wherever it goes goes where it is least late (`best_insertion`)."""
     if policies.current_name() == "engine":
-        return place(job, route, view.travel, view.depot, now=_now_on(view))
+        return place(job, route, view.travel, view.depot, now=_now_on(view), least_late=taken)
     found = policies.relaxed_place(job, route, view.travel, view.depot, now=_now_on(view))
     return found if found is not None else Exclusion(route.worker.id, "overlap", "no room")
 
@@ -249,7 +250,7 @@ async def accept(uow: UnitOfWork, clock: Clock, seq: int, tech_id: str, *, chann
     without = Route(
         route.worker, tuple(j for j in route.jobs if j is None or j.id != str(seq)), route.fixed
     )
-    placed = None if job is None else _place(job, without, view)
+    placed = None if job is None else _place(job, without, view, taken=True)
     if placed is None or isinstance(placed, Exclusion):
         await uow.assignments.close_offer(offer.id, "withdrawn", now, "no longer fits the day")
         wo.transition(

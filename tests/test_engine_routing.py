@@ -110,6 +110,24 @@ def test_an_urgent_job_goes_where_it_is_reached_in_time_not_where_it_drives_leas
     assert ins.others_sla == 0.0  # the far job has no SLA to lose
 
 
+def test_a_taken_emergency_late_everywhere_goes_where_it_is_least_late() -> None:
+    # Reached at 51 before the far job or at 120 after it: due at 40, late either way. By
+    # SLAs broken it is a tie, and the cheapest place is after the far job; once a
+    # technician has taken it, it goes first (late by 31 less the buffer, not by 100).
+    route = Route(worker(), (job("a", 10), job("far", 50, dur=60, priority=4)))
+    urgent = Job("n", Point(50, 10), Window(0, 1000), 10, priority=1, sla_due=40.0)
+    cheap = best_insertion(route, urgent, euclidean, None)
+    assert cheap is not None and cheap.position == 2 and cheap.arrival == pytest.approx(120)
+    taken = best_insertion(route, urgent, euclidean, None, least_late=True)
+    assert taken is not None and taken.position == 1
+    assert taken.arrival == pytest.approx(10 + (40**2 + 10**2) ** 0.5)
+    # Where it can be on time, it is on time either way: the order only breaks ties.
+    on_time = replace(urgent, sla_due=200.0)
+    a = best_insertion(route, on_time, euclidean, None)
+    b = best_insertion(route, on_time, euclidean, None, least_late=True)
+    assert a is not None and b is not None and a.position == b.position == 2
+
+
 def test_an_insertion_keeps_the_booked_jobs_promises_before_its_own_routine_one() -> None:
     # A P2 booked at 10 is due by 100; a P3 job on the way costs less before it, but would
     # make the P2 late: it goes after, where nobody's SLA breaks.

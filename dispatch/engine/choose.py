@@ -63,16 +63,23 @@ def effective_job(job: Job, now: Time | None) -> Job:
 
 
 def place(
-    job: Job, route: Route, travel: TravelTime, depot: Depot | None, *, now: Time | None = None
+    job: Job,
+    route: Route,
+    travel: TravelTime,
+    depot: Depot | None,
+    *,
+    now: Time | None = None,
+    least_late: bool = False,
 ) -> Insertion | Exclusion:
     """Where the job goes in this worker's route (worker rules and route rules), or why not.
 
-    The caller uses it to apply a choice: the insertion's route is the worker's new day."""
+    The caller uses it to apply a choice: the insertion's route is the worker's new day.
+    `least_late`: see `best_insertion`."""
     planned = effective_job(job, now)
     excluded = static_exclusion(route.worker, planned, route)
     if excluded is not None:
         return excluded
-    found = route_rules(route, planned, travel, depot, now=now)
+    found = route_rules(route, planned, travel, depot, now=now, least_late=least_late)
     if isinstance(found, Exclusion) or planned is job:
         return found
     return replace(found, route=with_job_at(found.route, found.position, job))

@@ -14,6 +14,7 @@ Skills, certifications, territory and exclusions are the rules layer's business,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -39,6 +40,9 @@ UNDECIDED = (0, INF, INF, INF, 0.0)
 # A plan that reaches a job less than this before its SLA is due counts as breaking it:
 # the true day runs later than the plan (traffic, overruns).
 SLA_BUFFER = 20.0
+# Lateness past an SLA that can't be kept is compared in steps of this many minutes: a few
+# minutes either way is a tie, left to working time and travel.
+LATE_STEP = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,8 +298,16 @@ def _try_segment(
     return broken, duration - st.duration, added, arr, others
 
 
+def _late_steps(arrival: Time, due: Time | None) -> int:
+    """How late past its SLA (less the buffer) a job arrives, in whole LATE_STEPs begun."""
+    if due is None:
+        return 0
+    late = arrival - (due - SLA_BUFFER)
+    return math.ceil(late / LATE_STEP - EPS) if late > EPS else 0
+
+
 def best_insertion(
-    route: Route, job: Job, travel: TravelTime, depot: Depot | None
+    route: Route, job: Job, travel: TravelTime, depot: Depot | None, *, least_late: bool = False
 ) -> Insertion | None:
     """The best feasible position for `job` after the route's fixed prefix, with a depot
     stop just before it when the worker's tools or stock fall short and the route has none.
@@ -303,7 +315,13 @@ def best_insertion(
     jobs it pushes past their due time or, if planned late already, later still), then
     least added working time, then least added travel: an urgent job goes where it can
     still be reached in time, even if a later place would drive less. None if nowhere
-    fits."""
+    fits.
+
+    `least_late`, for a job a technician has taken: when its own SLA can't be kept
+    anywhere, the place where it is least late (in LATE_STEP minutes) comes before working
+    time and travel. An emergency the plan has 10 minutes late goes before the routine
+    visit booked next, not after it and 90 minutes late; while choosing, the emergency
+    bump handles a job that would be late, and this order would only add driving."""
     w = route.worker
     if not w.available:
         return None
@@ -319,7 +337,8 @@ def best_insertion(
         if depot is not None and st.depot_at < 0 and not own
         else None
     )
-    best: tuple[int, float, float, int, float, bool, float] | None = None
+    best: tuple[tuple[int, int, float, float], int, float, bool, float] | None = None
+    own_due = job.sla_due if least_late else None
     m = len(route.jobs)
     for k in range(route.fixed, m + 1):  # job goes between nodes k and k+1
         if own or (0 <= st.depot_at < k):
@@ -335,11 +354,12 @@ def best_insertion(
             res = _exact(route, k, job, with_depot, travel, depot, st)
         if res is None:
             continue
-        if best is None or res[:3] < best[:3]:
-            best = (*res[:3], k, res[3], with_depot, res[4])
+        key = (res[0], _late_steps(res[3], own_due), res[1], res[2])
+        if best is None or key < best[0]:
+            best = (key, k, res[3], with_depot, res[4])
     if best is None:
         return None
-    _, cost, added_travel, k, arrival, with_depot, others = best
+    (_, _, cost, added_travel), k, arrival, with_depot, others = best
     insert: tuple[Job | None, ...] = (None, job) if with_depot else (job,)
     jobs = (*route.jobs[:k], *insert, *route.jobs[k:])
     new = Route(route.worker, jobs, route.fixed)

@@ -233,10 +233,10 @@ def route_precheck(
 
 
 def route_insertion(
-    route: Route, job: Job, travel: TravelTime, depot: Depot | None
+    route: Route, job: Job, travel: TravelTime, depot: Depot | None, *, least_late: bool = False
 ) -> Insertion | Exclusion:
     """The cheapest insertion (after `route_precheck` passed), or why there is none."""
-    found = best_insertion(route, job, travel, depot)
+    found = best_insertion(route, job, travel, depot, least_late=least_late)
     if found is not None:
         return found
     missing = lacks_tools_or_parts(route.worker, job, route)
@@ -258,9 +258,10 @@ def route_rules(
     depot: Depot | None,
     *,
     now: Time | None = None,
+    least_late: bool = False,
 ) -> Insertion | Exclusion:
     """The cheapest insertion of the job, or the route rule that makes it impossible."""
     found = route_precheck(route, job, travel, depot, now=now)
     if isinstance(found, Exclusion):
         return found
-    return route_insertion(route, job, travel, depot)
+    return route_insertion(route, job, travel, depot, least_late=least_late)
