@@ -113,7 +113,7 @@ def test_an_urgent_job_goes_where_it_is_reached_in_time_not_where_it_drives_leas
 def test_a_taken_emergency_late_everywhere_goes_where_it_is_least_late() -> None:
     # Reached at 51 before the far job or at 120 after it: due at 40, late either way. By
     # SLAs broken it is a tie, and the cheapest place is after the far job; once a
-    # technician has taken it, it goes first (late by 31 less the buffer, not by 100).
+    # technician has taken it, it goes before the far job (11 minutes late, not 80).
     route = Route(worker(), (job("a", 10), job("far", 50, dur=60, priority=4)))
     urgent = Job("n", Point(50, 10), Window(0, 1000), 10, priority=1, sla_due=40.0)
     cheap = best_insertion(route, urgent, euclidean, None)
