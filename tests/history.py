@@ -68,14 +68,19 @@ async def add_history(
         }
         for i in range(history.identities)
     ]
+
+    def ago(i: int) -> datetime:
+        """The i-th past message's day, spread over the `days` before `now`."""
+        return now - timedelta(days=1 + i % history.days)
+
     messages = [
         {
             "channel": "sms",
             "external_id": f"SMpast{i:028d}",
             "sender": f"+1915555{i % max(1, history.identities):04d}",
-            "received_at": now - timedelta(days=1 + i % history.days),
+            "received_at": ago(i),
             "payload": "{}",
-            "processed_at": now - timedelta(days=1 + i % history.days),
+            "processed_at": ago(i),
         }
         for i in range(history.messages)
     ]
@@ -86,11 +91,11 @@ async def add_history(
             "recipient": to[i % len(to)] if i % 2 else str(700_000_000 + i % 500),
             "kind": "text",
             "payload": {"text": "past message"},
-            "created_at": now - timedelta(days=1 + i % history.days),
-            "due_at": now - timedelta(days=1 + i % history.days),
+            "created_at": ago(i),
+            "due_at": ago(i),
             "status": "sent",
             "attempts": 1,
-            "sent_at": now - timedelta(days=1 + i % history.days),
+            "sent_at": ago(i),
             "external_id": f"SMout{i:029d}",
             "delivery_status": "delivered",
         }
