@@ -45,11 +45,27 @@ class AssignmentRepository:
     ) -> tuple[list[Booking], dict[str, int]]:
         """The bookings and the jobs done per technician of a day, in one query: the
         engine reads them together for every request. Their work orders carry what
-        planning reads (no description, flag or timeline): see _for_planning."""
-        rows = await (await connection(self.session)).execute(
-            _DAY, {"start": day_start, "end": day_end}
-        )
-        return self._day(rows, _for_planning)
+        planning reads (no description, flag or timeline): see _for_planning.
+
+        On SQLite the day read last is kept per process and reused while `day_version`
+        (moved by triggers on every change to a booking, migration 0010) stands: SQLite has
+        one writer, whose transaction this is, so the version read here is exact."""
+        conn = await connection(self.session)
+        key: tuple[str, datetime, datetime] | None = None
+        version: int | None = None
+        if conn.dialect.name == "sqlite":
+            version = await conn.scalar(_DAY_VERSION)
+            key = (conn.engine.url.render_as_string(hide_password=False), day_start, day_end)
+            cached = _DAYS.get(key)
+            if version is not None and cached is not None and cached[0] == version:
+                return list(cached[1]), dict(cached[2])
+        rows = await conn.execute(_DAY, {"start": day_start, "end": day_end})
+        bookings, done = self._day(rows, _for_planning)
+        if key is not None and version is not None:  # None: no booking ever changed
+            if len(_DAYS) >= _MAX_DAYS:
+                _DAYS.clear()
+            _DAYS[key] = (version, tuple(bookings), dict(done))
+        return bookings, done
 
     @staticmethod
     def _day(
@@ -362,6 +378,10 @@ def _for_planning(row: Row[Any]) -> WorkOrder:
 
 _PLANNED: dict[tuple[Any, ...], WorkOrder] = {}
 _MAX_PLANNED = 20_000
+# (database URL, day start, day end) -> (day_version, bookings, done per technician)
+_DAYS: dict[tuple[str, datetime, datetime], tuple[int, tuple[Booking, ...], dict[str, int]]] = {}
+_MAX_DAYS = 16
+_DAY_VERSION = select(t.SequenceRow.value).where(t.SequenceRow.name == "day_version")
 
 
 def _planned(row: Row[Any]) -> WorkOrder:

@@ -276,3 +276,32 @@ def test_a_sooner_arrival_is_worth_a_longer_drive_for_an_emergency_only() -> Non
     weights = {**NO_WEIGHTS, "drive_time": 1.0, "earliest": 0.5}
     assert chosen(job(priority=1), routes, weights) == "W1"  # there at 40, not at 300
     assert chosen(job(priority=3), routes, weights) == "W2"  # no 80-minute drive for it
+
+
+def test_suggestions_outside_territory_rank_only_those_the_territory_kept_out() -> None:
+    """Nobody in the territory: W2 and W3 only lack it and are suggested, W3 first (nearer);
+    W1 lacks the skill and W4's day is full, so neither is suggested: the same answer as a
+    second search over everyone, without searching W4's full day again."""
+    full = Route(
+        worker("W4", 1.0, territories=frozenset({"north"})),
+        (job(id="B1", window=Window(0, 600), duration=590),),
+    )
+    routes = [
+        Route(worker("W1", 1.0, skills={"plumbing": 1}, territories=frozenset({"north"}))),
+        Route(worker("W2", 30.0)),
+        Route(worker("W3", 10.0)),
+        full,
+    ]
+    found = run(job(territory="north"), routes, dict(DEFAULT_WEIGHTS))
+    assert found.chosen is None and found.waived == "territory"
+    assert [c.worker_id for c in found.runners_up] == ["W3", "W2"]
+    assert {e.worker_id: e.rule for e in found.excluded} == {
+        "W1": "skill",
+        "W2": "territory",
+        "W3": "territory",
+        "W4": "overlap",
+    }
+    everyone = run(job(), routes, dict(DEFAULT_WEIGHTS))
+    assert [c.worker_id for c in (everyone.chosen, *everyone.runners_up) if c] == ["W3", "W2"]
+    only = run(job(), routes, dict(DEFAULT_WEIGHTS), only=frozenset({"W2"}))
+    assert only.chosen is not None and only.chosen.worker_id == "W2" and not only.excluded

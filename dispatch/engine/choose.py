@@ -101,8 +101,10 @@ def choose(
     *,
     now: Time | None = None,
     declined: frozenset[str] = frozenset(),
+    only: frozenset[str] | None = None,
 ) -> Explanation:
     """Rank every worker for the job (not yet in any route); ties go to the lower worker id.
+    `only`: rank just these workers (the others still count in the context, e.g. fairness).
 
     Cheap rules run for everyone. The insertion search then runs best-first by a lower bound
     on the score (the worker-only objectives are exact; drive time is at least zero; the
@@ -115,6 +117,8 @@ def choose(
     pending: list[tuple[float, str, Route, dict[str, float]]] = []
     for route in routes:
         worker = route.worker
+        if only is not None and worker.id not in only:
+            continue
         if worker.id in declined:
             excluded.append(Exclusion(worker.id, DECLINED, "declined this job"))
             continue
@@ -194,9 +198,18 @@ def _outside_territory(
     """Nobody who covers the job's territory can take it (or all who could declined): rank
     everyone else who has not declined by the same rules and objectives with only the
     territory waived, as suggestions for a dispatcher. Nothing is chosen, so nothing is
-    offered without a person deciding."""
+    offered without a person deciding. Only those the territory excluded are ranked again:
+    no other rule reads the territory, so everyone else would be excluded again, by the same
+    rule, after the same insertion search (the costly part, on a full day)."""
     stretch = choose(
-        replace(job, territory=None), routes, travel, depot, weights, now=now, declined=declined
+        replace(job, territory=None),
+        routes,
+        travel,
+        depot,
+        weights,
+        now=now,
+        declined=declined,
+        only=frozenset(e.worker_id for e in excluded if e.rule == TERRITORY),
     )
     top = ((stretch.chosen,) if stretch.chosen is not None else ()) + stretch.runners_up
     return Explanation(
