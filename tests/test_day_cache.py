@@ -94,6 +94,25 @@ async def test_every_change_to_a_booking_is_in_the_next_day_read(
     assert 1001 not in {b.wo.seq for b in bookings} and done == {other: 1}
 
 
+async def test_a_day_read_after_a_change_that_rolled_back_is_not_served_later(
+    product: Product, database_url: str
+) -> None:
+    """A transaction changes a booking, reads the day (its own change in it) and rolls back:
+    the version it read was never committed, and no later change may take it."""
+    p = product
+    await p.sms("+15125550126", "walk-in cooler at Manchaca is warm, reading 45")
+    assert (await _day(p))[1001].wo.extra_minutes == 0
+    async with SqlUnitOfWork(session_factory(p.engine)) as uow:
+        await uow.session.execute(
+            text("UPDATE work_orders SET extra_minutes = 99 WHERE seq = 1001")
+        )
+        bookings, _ = await uow.assignments.day(DAY_START, DAY_END)
+        assert {b.wo.seq: b for b in bookings}[1001].wo.extra_minutes == 99
+        await uow.rollback()
+    await _elsewhere(database_url, "UPDATE work_orders SET extra_minutes = 15 WHERE seq = 1001")
+    assert (await _day(p))[1001].wo.extra_minutes == 15
+
+
 async def test_a_job_on_nobodys_day_leaves_the_kept_day_alone(
     product: Product, database_url: str
 ) -> None:

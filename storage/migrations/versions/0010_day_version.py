@@ -30,12 +30,11 @@ depends_on: str | Sequence[str] | None = None
 
 # Statuses that keep a work order off every technician's day (the day read skips them).
 OFF_DAY = "('new', 'needs_info', 'ready', 'on_hold', 'cancelled')"
-# A fresh database starts at a random value, then counts on: a cache keyed by it cannot
-# confuse two databases behind the same URL, and one database never repeats a value.
-MOVE = """
-    INSERT INTO sequences (name, value) VALUES ('day_version', random() & 2147483647)
-    ON CONFLICT (name) DO UPDATE SET value = (value + 1) & 2147483647;
-"""
+# A new random 64-bit value each time, not a count: a transaction that read the day after
+# its own change and then rolled back leaves a version in some process's cache that no
+# committed change will ever take (a count would hand the same number to the next change),
+# and two databases behind one URL cannot be confused.
+MOVE = "INSERT OR REPLACE INTO sequences (name, value) VALUES ('day_version', random());"
 TRIGGERS = {
     "day_version_wo_insert": f"AFTER INSERT ON work_orders WHEN NEW.status NOT IN {OFF_DAY}",
     "day_version_wo_update": (
