@@ -5,12 +5,16 @@ change to a job on nobody's day (a flag, a new request) does not, so the kept da
 
 from __future__ import annotations
 
+import importlib.util
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import text
 
 from dispatch.planning import Booking
+from dispatch.workorder import HELD, Status
+from storage.assignment_repo import DONE
 from storage.db import make_engine, session_factory
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWork
@@ -158,3 +162,17 @@ async def test_the_triggers_are_there_after_every_migration(tmp_path: Path) -> N
         assert found >= TRIGGERS
     finally:
         await engine.dispose()
+
+
+def test_the_triggers_know_every_status_the_day_read_skips() -> None:
+    """The triggers name the statuses that keep a job off every day; the day read names the
+    ones it reads. Together they must be every status, with none in both."""
+    path = Path(__file__).resolve().parents[1] / "storage/migrations/versions/0010_day_version.py"
+    spec = importlib.util.spec_from_file_location("day_version_migration", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    off_day = set(re.findall(r"'(\w+)'", migration.OFF_DAY))
+    on_day = {s.value for s in HELD} | {Status.OFFERED.value} | set(DONE)
+    assert off_day.isdisjoint(on_day)
+    assert off_day | on_day == {s.value for s in Status}

@@ -16,7 +16,7 @@ PostgreSQL a counter row every booking change updates would queue concurrent ass
 behind its row lock until commit; there the day is read every time, as before.
 
 A batch_alter_table on work_orders or offers in a later migration recreates the table on
-SQLite and drops these triggers with it: re-create them after (test_migrations checks).
+SQLite and drops these triggers with it: re-create them after (tests/test_day_cache.py checks).
 """
 
 from collections.abc import Sequence
