@@ -15,7 +15,7 @@ from dispatch.planning import Booking, PlannedStop
 from dispatch.workorder import HELD, STARTED, Status, Wants, WorkOrder
 from storage import tables as t
 from storage.company_repo import CompanyRepository, stamp_company
-from storage.core import connection
+from storage.core import connection, database_key
 from storage.workorder_repo import DOMAIN_COLUMNS, WorkOrderRepository, to_domain
 
 DONE = (Status.COMPLETED.value, Status.SIGNED_OFF.value, Status.INVOICED.value)
@@ -55,7 +55,7 @@ class AssignmentRepository:
         version: int | None = None
         if conn.dialect.name == "sqlite":
             version = await conn.scalar(_DAY_VERSION)
-            key = (conn.engine.url.render_as_string(hide_password=False), day_start, day_end)
+            key = (database_key(self.session), day_start, day_end)
             cached = _DAYS.get(key)
             if version is not None and cached is not None and cached[0] == version:
                 return list(cached[1]), dict(cached[2])

@@ -29,6 +29,7 @@ from dispatch.company import (
 )
 from storage import convert as cv
 from storage import tables as t
+from storage.core import database_key
 from storage.sequences import read, stamp
 
 VERSION = "company_version"
@@ -115,7 +116,7 @@ class CompanyRepository:
             noted, version = _noted_version(self.session)
             if not noted:
                 version = await read(self.session, VERSION)
-            key = self.session.get_bind().engine.url.render_as_string(hide_password=False)
+            key = database_key(self.session)
             cached = _CACHE.get(key)
             if version is not None and cached is not None and cached[0] == version:
                 self._loaded = cached[1]

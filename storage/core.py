@@ -24,3 +24,9 @@ async def connection(session: AsyncSession) -> AsyncConnection:
     conn = await session.connection()
     sync.info[_KEY] = (sync.get_transaction(), conn)
     return conn
+
+
+def database_key(session: AsyncSession) -> str:
+    """Which database the session talks to, as a key for what a process keeps per database
+    (the company, the day): two engines on one database share it."""
+    return session.get_bind().engine.url.render_as_string(hide_password=False)
