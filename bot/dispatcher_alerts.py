@@ -10,6 +10,7 @@ from bot.context import Deps
 from bot.messages import Outgoing
 from bot.notify import to_dispatchers
 from bot.ports import BotUnitOfWork
+from dispatch.clock import local_time
 from dispatch.company import Company, GeoPoint
 from dispatch.sla_clock import BREACHED
 from dispatch.workorder import WorkOrder
@@ -17,10 +18,8 @@ from dispatch.workorder import WorkOrder
 Location = GeoPoint | tuple[float, float]
 
 
-def _hhmm(company: Company, at: datetime | None) -> str:
-    if at is None:
-        return "-"
-    return f"{at.astimezone(ZoneInfo(company.settings.timezone)):%H:%M}"
+def _hhmm(company: Company, at: datetime | None, now: datetime) -> str:
+    return "-" if at is None else local_time(at, ZoneInfo(company.settings.timezone), now)
 
 
 def _tech(company: Company, tech_id: str) -> str:
@@ -28,7 +27,7 @@ def _tech(company: Company, tech_id: str) -> str:
     return f"{tech_id} {tech.name.split()[0]}" if tech else tech_id
 
 
-def sla_text(company: Company, wo: WorkOrder, stage: int) -> str:
+def sla_text(company: Company, wo: WorkOrder, stage: int, now: datetime) -> str:
     head = (
         f"SLA BREACHED {wo.number}"
         if stage >= BREACHED
@@ -36,7 +35,7 @@ def sla_text(company: Company, wo: WorkOrder, stage: int) -> str:
     )
     holder = f", {_tech(company, wo.technician_id)}" if wo.technician_id else ""
     return (
-        f"{head}, due {_hhmm(company, wo.sla_due_at)}. {wo.priority} {wo.status.value}"
+        f"{head}, due {_hhmm(company, wo.sla_due_at, now)}. {wo.priority} {wo.status.value}"
         f"{holder}. /wo {wo.seq}"
     )
 
@@ -44,5 +43,5 @@ def sla_text(company: Company, wo: WorkOrder, stage: int) -> str:
 async def alert_sla(
     uow: BotUnitOfWork, deps: Deps, company: Company, wo: WorkOrder, stage: int
 ) -> None:
-    out = Outgoing(text=sla_text(company, wo, stage), kind="alert")
+    out = Outgoing(text=sla_text(company, wo, stage, deps.clock.now()), kind="alert")
     await to_dispatchers(uow, deps, company, out, wo)

@@ -16,6 +16,7 @@ from bot import texts
 from bot.context import Deps
 from bot.messages import Outgoing
 from bot.ports import BotUnitOfWork
+from dispatch.clock import local_time
 from dispatch.company import Company, GeoPoint, Technician
 from dispatch.engine.rules import RULE_LABELS
 from dispatch.planning import Booking
@@ -48,7 +49,7 @@ class Today:
         return datetime.combine(self.day, time(0), self.zone)
 
     def hhmm(self, at: datetime | None) -> str:
-        return "-" if at is None else f"{at.astimezone(self.zone):%H:%M}"
+        return "-" if at is None else local_time(at, self.zone, self.now)
 
     def tech(self, tech_id: str | None) -> Technician | None:
         return next((t for t in self.company.technicians if t.id == tech_id), None)

@@ -14,6 +14,7 @@ from bot import texts
 from bot.context import Deps
 from bot.messages import Choice, Outgoing
 from bot.ports import BotUnitOfWork
+from dispatch.clock import local_time
 from dispatch.company import Company
 from dispatch.engine.rules import RULE_LABELS
 from dispatch.events import (
@@ -42,7 +43,7 @@ async def publish(uow: BotUnitOfWork, deps: Deps, events: Iterable[Event]) -> No
                 deps,
                 "technician",
                 event.technician_id,
-                await offer_card(uow, company, wo, event),
+                await offer_card(uow, company, wo, event, deps.clock.now()),
                 wo,
             )
             if event.dispatcher_told:
@@ -64,7 +65,7 @@ async def publish(uow: BotUnitOfWork, deps: Deps, events: Iterable[Event]) -> No
                 wo,
             )
         elif isinstance(event, JobAssigned):
-            when = _local(company, event.planned_start)
+            when = _local(company, event.planned_start, deps.clock.now())
             await to_customer(
                 uow,
                 deps,
@@ -106,8 +107,8 @@ async def publish(uow: BotUnitOfWork, deps: Deps, events: Iterable[Event]) -> No
                 Outgoing(
                     text=texts.window_moved(
                         wo.number,
-                        _local(company, event.start) or "",
-                        _local(company, event.end) or "",
+                        _local(company, event.start, deps.clock.now()) or "",
+                        _local(company, event.end, deps.clock.now()) or "",
                     ),
                     kind="update",
                 ),
@@ -118,8 +119,8 @@ def _tech_name(company: Company, tech_id: str) -> str:
     return next((t.name for t in company.technicians if t.id == tech_id), tech_id)
 
 
-def _local(company: Company, at: datetime | None) -> str | None:
-    return None if at is None else f"{at.astimezone(ZoneInfo(company.settings.timezone)):%H:%M}"
+def _local(company: Company, at: datetime | None, now: datetime) -> str | None:
+    return None if at is None else local_time(at, ZoneInfo(company.settings.timezone), now)
 
 
 def phone_channel(deps: Deps) -> str:
@@ -215,7 +216,7 @@ async def to_customer(uow: BotUnitOfWork, deps: Deps, wo: WorkOrder, out: Outgoi
 
 
 async def offer_card(
-    uow: BotUnitOfWork, company: Company, wo: WorkOrder, event: OfferMade
+    uow: BotUnitOfWork, company: Company, wo: WorkOrder, event: OfferMade, now: datetime
 ) -> Outgoing:
     customer = await uow.company.customer(wo.customer_id)
     site = next((s for s in customer.sites if s.id == wo.site_id), None) if customer else None
@@ -235,8 +236,11 @@ async def offer_card(
         lines.append(
             f"Customer: {customer.name}" + (f", {customer.phone}" if customer.phone else "")
         )
+    planned = await uow.assignments.planned(wo.seq)
+    if planned is not None:
+        lines.append(f"When: {_local(company, planned[0], now)}")
     if wo.sla_due_at is not None:
-        lines.append(f"SLA due: {_local(company, wo.sla_due_at)}")
+        lines.append(f"SLA due: {_local(company, wo.sla_due_at, now)}")
     if site is not None and site.access_notes:
         lines.append(f"Access: {site.access_notes}")
     if site is not None and site.safety_notes:
@@ -246,7 +250,7 @@ async def offer_card(
             f"Equipment: {equipment.type} {equipment.make or ''} {equipment.model or ''}".rstrip()
         )
     lines.append(f"Why you: {event.why}")
-    lines.append(f"Answer by {_local(company, event.expires_at)}.")
+    lines.append(f"Answer by {_local(company, event.expires_at, now)}.")
     n = wo.seq
     return Outgoing(
         text="\n".join(lines),

@@ -29,6 +29,7 @@ async def offer_failover(uow: BotUnitOfWork, deps: Deps, *, limit: int = 50) -> 
             company,
             wo,
             OfferMade(offer.seq, offer.technician_id, offer.expires_at, "re-sent by SMS"),
+            now,
         )
         await uow.outbox.add(
             phone_channel(deps),

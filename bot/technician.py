@@ -16,6 +16,7 @@ from bot.messages import Choice, Outgoing
 from bot.notify import publish, to_customer, to_dispatchers
 from bot.ports import BotUnitOfWork
 from bot.signoff import ask_customer_to_sign
+from dispatch.clock import local_time
 from dispatch.jobflow import Step, arrived, ask_help, current_job, done, on_my_way, pause, start
 from dispatch.messaging import Conversation, Identity
 from dispatch.replan import report_off
@@ -321,7 +322,7 @@ async def _jobs(uow: BotUnitOfWork, deps: Deps, tech: str) -> Outgoing:
     lines = []
     for wo in held[:8]:
         planned = await uow.assignments.planned(wo.seq)
-        when = f"{planned[0].astimezone(zone):%H:%M}" if planned else "--:--"
+        when = local_time(planned[0], zone, deps.clock.now()) if planned else "--:--"
         lines.append(f"{when} {wo.number} {wo.priority} {wo.status.value.replace('_', ' ')}")
     return Outgoing(text="\n".join(lines))
 

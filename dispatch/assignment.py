@@ -7,12 +7,12 @@ the bot turns into messages in the same transaction. The caller commits.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from dispatch import policies
-from dispatch.clock import Clock
+from dispatch.clock import Clock, local_time
 from dispatch.engine.adapt import point
 from dispatch.engine.bump import needs_bump, plan_bump
 from dispatch.engine.choose import (
@@ -42,6 +42,7 @@ from dispatch.workorder import Status, WorkOrder
 DEFAULT_TIMEOUT_MINUTES = 30
 MAX_RETRIES = 5  # re-choices when a concurrent booking took the chosen slot
 LATE_YES = timedelta(minutes=1)  # the offer that stands for a yes after expiry, closed at once
+LATER_DAYS = 7  # how far ahead a job nobody can take today is planned, SLA permitting
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,18 +124,13 @@ async def assign(uow: UnitOfWork, clock: Clock, seq: int, *, actor: str = "engin
         return await _flag(uow, wo, now, "no_location: the site has no coordinates", (), actor)
     offers = await uow.assignments.offers_of(seq)
     declined = frozenset(o.technician_id for o in offers if o.status in ("declined", "expired"))
-    weights = company.assignment.weights
     policy = AutoAssignPolicy.from_company(company.auto_assign)
     for _ in range(MAX_RETRIES):
-        expl = policies.current()(
-            job,
-            list(routes.values()),
-            view.travel,
-            view.depot,
-            weights,
-            now=_now_on(view),
-            declined=declined,
-        )
+        expl = _explain(job, view, routes, declined)
+        if expl.chosen is None:
+            later = await _later_day(uow, clock, wo, view, declined)
+            if later is not None:
+                view, routes, job, expl = later
         if expl.chosen is None and declined:
             expl = replace(expl, reason=ALL_OFFERS_DECLINED)
         engine = policies.current_name() == "engine"
@@ -176,6 +172,47 @@ async def assign(uow: UnitOfWork, clock: Clock, seq: int, *, actor: str = "engin
         await uow.work_orders.save(wo)
         return [OfferMade(seq, tech, expires, why, dispatcher_told=decision.notify_dispatcher)]
     return await _flag(uow, wo, now, NO_FEASIBLE_TECHNICIAN, (), actor)
+
+
+def _explain(
+    job: Job, view: DayView, routes: dict[str, Route], declined: frozenset[str]
+) -> Explanation:
+    return policies.current()(
+        job,
+        list(routes.values()),
+        view.travel,
+        view.depot,
+        view.company.assignment.weights,
+        now=_now_on(view),
+        declined=declined,
+    )
+
+
+async def _later_day(
+    uow: UnitOfWork, clock: Clock, wo: WorkOrder, view: DayView, declined: frozenset[str]
+) -> tuple[DayView, dict[str, Route], Job, Explanation] | None:
+    """Nobody can take the job on its day, but it can wait: the first later day, up to the
+    day its SLA falls due (a week for a job without one), on which someone can. An
+    emergency never waits (it is flagged or bumps other work), nor a P2 without a contract
+    to say how long it may, nor a job whose customer asked for a time."""
+    if wo.priority == "P1" or wo.wants is not None:
+        return None
+    if wo.sla_due_at is None and wo.priority == "P2":
+        return None
+    last = view.day + timedelta(days=LATER_DAYS)
+    if wo.sla_due_at is not None:
+        last = min(last, wo.sla_due_at.astimezone(view.zone).date())
+    day = view.day + timedelta(days=1)
+    while day <= last:
+        later, routes = await day_view(uow, clock, day)
+        job = later.job(wo)
+        if job is None:
+            return None
+        expl = _explain(job, later, routes, declined)
+        if expl.chosen is not None:
+            return later, routes, job, expl
+        day += timedelta(days=1)
+    return None
 
 
 def _place(job: Job, route: Route, view: DayView, *, taken: bool = False) -> Insertion | Exclusion:
@@ -243,7 +280,7 @@ async def accept(uow: UnitOfWork, clock: Clock, seq: int, tech_id: str, *, chann
     await uow.assignments.lock_technician(tech_id)
     company = await uow.company.load()
     view, routes = await day_view(
-        uow, clock, plan_day_of(wo, now, ZoneInfo(company.settings.timezone))
+        uow, clock, await _offered_day(uow, wo, now, ZoneInfo(company.settings.timezone))
     )
     job = view.job(wo)
     route = routes[tech_id]
@@ -277,6 +314,14 @@ async def accept(uow: UnitOfWork, clock: Clock, seq: int, tech_id: str, *, chann
     planned = await uow.assignments.planned(seq)
     assigned = JobAssigned(seq, tech_id, planned[0] if planned else None)
     return Outcome(True, f"{number} is yours.", (*first, assigned))
+
+
+async def _offered_day(uow: UnitOfWork, wo: WorkOrder, now: datetime, zone: ZoneInfo) -> date:
+    """The day the job was offered for: where the offer placed it (a later day when nobody
+    could take it on its own), else the day it is planned on."""
+    day = plan_day_of(wo, now, zone)
+    planned = await uow.assignments.planned(wo.seq)
+    return day if planned is None else max(day, planned[0].astimezone(zone).date())
 
 
 async def _late_yes(uow: UnitOfWork, wo: WorkOrder, tech_id: str) -> bool:
@@ -460,8 +505,8 @@ async def offer_to(
 
 def why_line(c: Candidate, view: DayView) -> str:
     """One line for the offer card: why this technician."""
-    arrival = view.instant(c.arrival).astimezone(view.zone)
-    parts = [f"{c.added_travel:.0f} min extra drive", f"can be there {arrival:%H:%M}"]
+    arrival = local_time(view.instant(c.arrival), view.zone, view.now)
+    parts = [f"{c.added_travel:.0f} min extra drive", f"can be there {arrival}"]
     if c.factors.get("preferred", 0) < 0:
         parts.append("the customer's preferred technician")
     if c.factors.get("equipment_familiarity", 0) < 0:

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from time import monotonic
 from typing import Protocol
 
 MAX_SPEED = 10_000.0  # a working day in about four seconds
+
+
+def local_time(at: datetime, zone: tzinfo, now: datetime) -> str:
+    """A time as people read it in the company's zone: "14:30" today, "Tue 1 Dec 08:00"
+    on another day."""
+    here = at.astimezone(zone)
+    if here.date() == now.astimezone(zone).date():
+        return f"{here:%H:%M}"
+    return f"{here:%a} {here.day} {here:%b %H:%M}"
 
 
 class Clock(Protocol):

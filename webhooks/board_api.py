@@ -12,6 +12,7 @@ from aiohttp import web
 from bot.messages import Outgoing
 from bot.notify import publish, to_staff
 from dispatch.assignment import Outcome
+from dispatch.clock import local_time
 from dispatch.company import Company
 from dispatch.engine.rules import RULE_LABELS
 from dispatch.manual import assign_to
@@ -216,7 +217,7 @@ async def _tell_technician(
     if customer is not None:
         lines.append(f"Customer: {customer.name}")
     if planned is not None:
-        lines.append(f"Planned: {planned[0].astimezone(d.zone):%H:%M}")
+        lines.append(f"Planned: {local_time(planned[0], d.zone, services.clock.now())}")
     assert wo.technician_id is not None
     await to_staff(
         uow,
