@@ -6,6 +6,7 @@ the bot turns into messages in the same transaction. The caller commits.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,7 +25,7 @@ from dispatch.engine.choose import (
 )
 from dispatch.engine.model import Candidate, Exclusion, Explanation, Job, Route
 from dispatch.engine.routing import Insertion
-from dispatch.engine.rules import RULE_LABELS
+from dispatch.engine.rules import LASTING_RULES, MAX_JOBS, RULE_LABELS
 from dispatch.engine.travel import MatrixTravel
 from dispatch.events import (
     Event,
@@ -35,7 +36,7 @@ from dispatch.events import (
     OfferWithdrawn,
     WindowMoved,
 )
-from dispatch.planning import DAY_MINUTES, DayView, plan_day_of
+from dispatch.planning import DAY_MINUTES, Booking, DayView, plan_day_of
 from dispatch.ports import UnitOfWork
 from dispatch.workorder import Status, WorkOrder
 
@@ -56,19 +57,25 @@ async def day_view(uow: UnitOfWork, clock: Clock, day: date) -> tuple[DayView, d
     company = await uow.company.load()
     view = DayView(company, day, clock.now())
     start = view.midnight
-    end = start + timedelta(days=1)
-    bookings, done = await uow.assignments.day(start, end)
+    bookings, done = await uow.assignments.day(start, start + timedelta(days=1))
+    return view, await _routes(uow, view, bookings, done)
+
+
+async def _routes(
+    uow: UnitOfWork, view: DayView, bookings: list[Booking], done: dict[str, int]
+) -> dict[str, Route]:
+    """Everyone's route on the view's day, from that day's bookings."""
     routes = view.routes(bookings, unavailable=await uow.assignments.unavailable(), done_today=done)
     if 0 <= view.now_minutes <= DAY_MINUTES:
         routes = await _where_they_are(uow, view, routes, done)
-    url = company.assignment.routing_url
+    url = view.company.assignment.routing_url
     if url:
         points = [p for r in routes.values() for p in (r.worker.start, r.worker.end)]
         points += [point(s.location) for s in view.sites.values() if s.location is not None]
         matrix = await uow.travel.minutes(url, points)
         if matrix:
             view.travel = MatrixTravel(matrix, view.travel)
-    return view, routes
+    return routes
 
 
 async def _day_of(uow: UnitOfWork, view: DayView, tech: str, available: bool) -> Route | None:
@@ -128,7 +135,7 @@ async def assign(uow: UnitOfWork, clock: Clock, seq: int, *, actor: str = "engin
     for _ in range(MAX_RETRIES):
         expl = _explain(job, view, routes, declined)
         if expl.chosen is None:
-            later = await _later_day(uow, clock, wo, view, declined)
+            later = await _later_day(uow, clock, wo, view, expl, declined)
             if later is not None:
                 view, routes, job, expl = later
         if expl.chosen is None and declined:
@@ -175,7 +182,11 @@ async def assign(uow: UnitOfWork, clock: Clock, seq: int, *, actor: str = "engin
 
 
 def _explain(
-    job: Job, view: DayView, routes: dict[str, Route], declined: frozenset[str]
+    job: Job,
+    view: DayView,
+    routes: dict[str, Route],
+    declined: frozenset[str],
+    only: frozenset[str] | None = None,
 ) -> Explanation:
     return policies.current()(
         job,
@@ -185,33 +196,67 @@ def _explain(
         view.company.assignment.weights,
         now=_now_on(view),
         declined=declined,
+        only=only,
     )
 
 
 async def _later_day(
-    uow: UnitOfWork, clock: Clock, wo: WorkOrder, view: DayView, declined: frozenset[str]
+    uow: UnitOfWork,
+    clock: Clock,
+    wo: WorkOrder,
+    view: DayView,
+    expl: Explanation,
+    declined: frozenset[str],
 ) -> tuple[DayView, dict[str, Route], Job, Explanation] | None:
-    """Nobody can take the job on its day, but it can wait: the first later day, up to the
-    day its SLA falls due (a week for a job without one), on which someone can. An
-    emergency never waits (it is flagged or bumps other work), nor a P2 without a contract
-    to say how long it may, nor a job whose customer asked for a time."""
+    """Nobody can take the job on its day (`expl`), but it can wait: the first later day,
+    up to the day its SLA falls due (a week for a job without one), on which someone can.
+    An emergency never waits (it is flagged or bumps other work), nor a P2 without a
+    contract to say how long it may, nor a job whose customer asked for a time. Only those
+    kept out by a rule that may read differently another day are ranked there."""
     if wo.priority == "P1" or wo.wants is not None:
         return None
     if wo.sla_due_at is None and wo.priority == "P2":
         return None
+    waiting = frozenset(e.worker_id for e in expl.excluded if e.rule not in LASTING_RULES)
+    if not waiting:
+        return None
     last = view.day + timedelta(days=LATER_DAYS)
     if wo.sla_due_at is not None:
         last = min(last, wo.sla_due_at.astimezone(view.zone).date())
-    day = view.day + timedelta(days=1)
-    while day <= last:
-        later, routes = await day_view(uow, clock, day)
+    if last <= view.day:
+        return None
+    # Every later day's bookings in one read, then day by day.
+    now = clock.now()
+    start = DayView(view.company, view.day + timedelta(days=1), now).midnight
+    end = DayView(view.company, last, now).midnight + timedelta(days=1)
+    bookings, _ = await uow.assignments.day(start, end)
+    by_day: dict[date | None, list[Booking]] = {}
+    for b in bookings:
+        on = None if b.planned_start is None else b.planned_start.astimezone(view.zone).date()
+        by_day.setdefault(on, []).append(b)
+    limits = {t.id: t.max_jobs_per_day for t in view.company.technicians}
+    lasting = tuple(e for e in expl.excluded if e.worker_id not in waiting)
+    for day in (view.day + timedelta(days=n) for n in range(1, (last - view.day).days + 1)):
+        on_day = by_day.get(None, []) + by_day.get(day, [])
+        # A day full to everyone's maximum is passed over without planning it.
+        booked = Counter(b.technician_id for b in on_day)
+        full = tuple(
+            Exclusion(t, MAX_JOBS, f"{booked[t]} jobs booked, maximum {limits[t]}")
+            for t in sorted(waiting)
+            if booked[t] >= limits.get(t, 0)
+        )
+        if len(full) == len(waiting):
+            continue
+        later = DayView(view.company, day, now)
+        routes = await _routes(uow, later, on_day, {})
         job = later.job(wo)
         if job is None:
             return None
-        expl = _explain(job, later, routes, declined)
-        if expl.chosen is not None:
-            return later, routes, job, expl
-        day += timedelta(days=1)
+        only = waiting - {e.worker_id for e in full}
+        found = _explain(job, later, routes, declined, only)
+        if found.chosen is not None:
+            excluded = sorted((*found.excluded, *full, *lasting), key=lambda e: e.worker_id)
+            return later, routes, job, replace(found, excluded=tuple(excluded))
     return None
 
 

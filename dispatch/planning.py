@@ -27,6 +27,7 @@ class Booking:
     wo: WorkOrder
     technician_id: str
     position: int | None
+    planned_start: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ class DayView:
         self.equipment = found.equipment
         self._jobs = found.jobs
         self._workers = found.workers
-        self.travel = GreatCircleTravel(c.assignment.detour_factor, c.assignment.speed_kmh)
+        self.travel = found.travel
         loc = c.settings.depot.location if c.settings.depot else None
         self.depot = None if loc is None else Depot(point(loc), Window(0, DAY_MINUTES))
 
@@ -202,9 +203,10 @@ class DayView:
 @dataclass(frozen=True, slots=True)
 class _Lookups:
     """What every DayView of one company needs, built once: the company object a process
-    holds is replaced (never changed) when the company's version stamp moves, so its
-    identity is the cache key. The jobs are the work orders already turned into jobs (the
-    same work order on the same day and company makes the same job)."""
+        holds is replaced (never changed) when the company's version stamp moves, so its
+        identity is the cache key. The jobs are the work orders already turned into jobs (the
+        same work order on the same day and company makes the same job), and the drive times
+    between pairs of places, the same on every day."""
 
     company: Company
     zone: ZoneInfo
@@ -213,9 +215,11 @@ class _Lookups:
     equipment: dict[str, Equipment]
     jobs: dict[tuple[object, ...], Job | None]
     workers: dict[tuple[date, str], Worker]  # each technician's day before the clock's now
+    travel: GreatCircleTravel
 
 
 _MAX_JOBS = 20_000
+_MAX_TRAVEL_PAIRS = 100_000  # about 15 MB of drive times kept per process
 _LAST: list[_Lookups] = []  # the one company last planned for
 
 
@@ -232,6 +236,11 @@ def _lookups(company: Company) -> _Lookups:
         equipment={e.id: e for s in sites.values() for e in s.equipment},
         jobs={},
         workers={},
+        travel=GreatCircleTravel(
+            company.assignment.detour_factor,
+            company.assignment.speed_kmh,
+            max_cached=_MAX_TRAVEL_PAIRS,
+        ),
     )
     _LAST[:] = [found]
     return found

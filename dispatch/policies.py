@@ -28,6 +28,7 @@ from dispatch.engine.model import (
     Window,
 )
 from dispatch.engine.routing import Insertion, evaluate
+from dispatch.engine.rules import AVAILABILITY, DECLINED, OVERLAP, SKILL
 
 
 class Policy(Protocol):
@@ -41,6 +42,7 @@ class Policy(Protocol):
         *,
         now: Time | None = None,
         declined: frozenset[str] = frozenset(),
+        only: frozenset[str] | None = None,
     ) -> Explanation: ...
 
 
@@ -54,22 +56,28 @@ def _baseline(score_by: str) -> Policy:
         *,
         now: Time | None = None,
         declined: frozenset[str] = frozenset(),
+        only: frozenset[str] | None = None,
     ) -> Explanation:
         candidates: list[Candidate] = []
         excluded: list[Exclusion] = []
         for route in routes:
             w = route.worker
-            if w.id in declined:
-                excluded.append(Exclusion(w.id, "declined", "declined this job"))
+            if only is not None and w.id not in only:
                 continue
-            if not w.available or any(w.skills.get(s, 0) < 1 for s in job.skills):
-                excluded.append(Exclusion(w.id, "skill", "lacks the skill or is off"))
+            if w.id in declined:
+                excluded.append(Exclusion(w.id, DECLINED, "declined this job"))
+                continue
+            if not w.available:
+                excluded.append(Exclusion(w.id, AVAILABILITY, "off or sick today"))
+                continue
+            if any(w.skills.get(s, 0) < 1 for s in job.skills):
+                excluded.append(Exclusion(w.id, SKILL, "lacks the skill"))
                 continue
             # No tools, parts, territory or certification rules: a dispatcher with a
             # spreadsheet only checks the trade. The day still has to have room.
             found = relaxed_place(job, route, travel, depot, now=now)
             if found is None:
-                excluded.append(Exclusion(w.id, "overlap", "no room in the day"))
+                excluded.append(Exclusion(w.id, OVERLAP, "no room in the day"))
                 continue
             if score_by == "free":
                 # When their queue is done: the arrival less the drive from the last job.

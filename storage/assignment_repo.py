@@ -81,7 +81,7 @@ class AssignmentRepository:
                 continue
             tech = offered_to if row.status == Status.OFFERED.value else row.technician_id
             if tech is not None:
-                booking = Booking(make(row), tech, row.plan_position)
+                booking = Booking(make(row), tech, row.plan_position, row.planned_start)
                 bookings.append(booking)
         return bookings, dict(done)
 
@@ -354,7 +354,7 @@ _WORK_ORDERS = t.Base.metadata.tables["work_orders"]
 _UNPLANNED = frozenset({"description", "flag_reason", "flagged_at"})
 _PLANNING = [
     _WORK_ORDERS.c[name]
-    for name in ("id", "seq", *DOMAIN_COLUMNS, "plan_position")
+    for name in ("id", "seq", *DOMAIN_COLUMNS, "plan_position", "planned_start")
     if name not in _UNPLANNED
 ]
 

@@ -45,6 +45,11 @@ RULES: tuple[str, ...] = (
     OVERLAP,
 )
 
+# Rules whose verdict is the same on every day: a worker they exclude today is excluded on
+# any later day too. The others (off today, a full day, van stock, certifications valid on
+# the job's date) may let the worker take it another day.
+LASTING_RULES = frozenset({DECLINED, REQUIRED_TECHNICIAN, EXCLUDED_BY_CUSTOMER, SKILL, TERRITORY})
+
 RULE_LABELS: dict[str, str] = {
     DECLINED: "declined this job",
     AVAILABILITY: "not working today",
