@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.clock import local_time
-from storage.tables import OfferRow
+from storage.tables import DecisionRow, OfferRow
 from tests.channel_app import Product
 from tests.test_assignment_flow import ONE_SITE, offers, outbox, phone_of, reply, wo_row
 
@@ -35,6 +35,16 @@ async def test_a_job_that_can_wait_is_offered_for_tomorrow_and_everyone_is_told_
     assert wo.status == "offered"
     assert wo.planned_start is not None
     assert wo.planned_start.astimezone(AUSTIN).date() == TUESDAY
+    async with AsyncSession(p.engine) as s:
+        [decision] = list(await s.scalars(select(DecisionRow)))
+    # /why names everyone: those only today's rules kept out (no skill) as well as those
+    # ranked or ruled out on Tuesday, each once.
+    named = [e["technician"] for e in decision.data["excluded"]]
+    named += [decision.data["chosen"]["technician"]]
+    named += [c["technician"] for c in decision.data["runners_up"]] + decision.data["unranked"]
+    assert len(named) == len(set(named))
+    assert {e["rule"] for e in decision.data["excluded"]} >= {"skill"}
+    assert decision.data["chosen"]["arrival"].startswith("2026-12-01T")
     [card] = await outbox(p, "offer")
     assert "When: Tue 1 Dec " in card.payload["text"]
     assert "can be there Tue 1 Dec " in card.payload["text"]
