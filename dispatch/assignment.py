@@ -243,7 +243,7 @@ async def _later_day(
         full = tuple(
             Exclusion(t, MAX_JOBS, f"{booked[t]} jobs booked, maximum {limits[t]}")
             for t in sorted(waiting)
-            if booked[t] >= limits.get(t, 0)
+            if booked[t] >= limits[t]
         )
         if len(full) == len(waiting):
             continue
