@@ -200,6 +200,42 @@ def _explain(
     )
 
 
+def waits_until(wo: WorkOrder, view: DayView) -> date | None:
+    """The last day a job nobody can take on the view's day may be planned on instead; None
+    when it cannot wait: an emergency, a job for a time the customer asked for, a P2 without
+    a contract to say how long it may, or an SLA due that day."""
+    if wo.priority == "P1" or wo.wants is not None:
+        return None
+    if wo.sla_due_at is None and wo.priority == "P2":
+        return None
+    last = view.day + timedelta(days=LATER_DAYS)
+    if wo.sla_due_at is not None:
+        last = min(last, wo.sla_due_at.astimezone(view.zone).date())
+    return last if last > view.day else None
+
+
+async def place_later(
+    uow: UnitOfWork, clock: Clock, wo: WorkOrder, view: DayView, tech_id: str
+) -> tuple[DayView, Job, Route, Insertion] | None:
+    """A dispatcher's choice that does not fit the job's day: the first later day, as far as
+    the job may wait, on which it fits that technician's day by every rule."""
+    last = waits_until(wo, view)
+    day = view.day + timedelta(days=1)
+    while last is not None and day <= last:
+        later, routes = await day_view(uow, clock, day)
+        job, route = later.job(wo), routes.get(tech_id)
+        if job is None or route is None:
+            return None
+        route = Route(
+            route.worker, tuple(j for j in route.jobs if j is None or j.id != job.id), route.fixed
+        )
+        placed = place(job, route, later.travel, later.depot, now=_now_on(later))
+        if not isinstance(placed, Exclusion):
+            return later, job, route, placed
+        day += timedelta(days=1)
+    return None
+
+
 async def _later_day(
     uow: UnitOfWork,
     clock: Clock,
@@ -213,17 +249,9 @@ async def _later_day(
     An emergency never waits (it is flagged or bumps other work), nor a P2 without a
     contract to say how long it may, nor a job whose customer asked for a time. Only those
     kept out by a rule that may read differently another day are ranked there."""
-    if wo.priority == "P1" or wo.wants is not None:
-        return None
-    if wo.sla_due_at is None and wo.priority == "P2":
-        return None
+    last = waits_until(wo, view)
     waiting = frozenset(e.worker_id for e in expl.excluded if e.rule not in LASTING_RULES)
-    if not waiting:
-        return None
-    last = view.day + timedelta(days=LATER_DAYS)
-    if wo.sla_due_at is not None:
-        last = min(last, wo.sla_due_at.astimezone(view.zone).date())
-    if last <= view.day:
+    if last is None or not waiting:
         return None
     # Every later day's bookings in one read, then day by day.
     now = clock.now()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
-from dispatch.assignment import Outcome, assign, day_view, unassign
+from dispatch.assignment import Outcome, assign, day_view, place_later, unassign
 from dispatch.clock import Clock
 from dispatch.engine.choose import place
 from dispatch.engine.model import Exclusion, Route
@@ -68,6 +68,10 @@ async def assign_to(
     placed = (
         None if route is None else place(job, route, view.travel, view.depot, now=view.now_minutes)
     )
+    if isinstance(placed, Exclusion):
+        later = await place_later(uow, clock, wo, view, tech_id)
+        if later is not None:
+            view, job, route, placed = later
     broken = placed if isinstance(placed, Exclusion) else None
     if placed is None or (broken is not None and not override):
         rule = RULE_LABELS.get(broken.rule, broken.rule) if broken else "no day plan"

@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.clock import local_time
 from storage.tables import DecisionRow, OfferRow
 from tests.channel_app import Product
+from tests.dispatcher_chat import DANA, say
 from tests.test_assignment_flow import ONE_SITE, offers, outbox, phone_of, reply, wo_row
 
 AUSTIN = ZoneInfo("America/Chicago")
+VIP = "+15125550120"  # C001, a VIP: the engine flags its jobs for a dispatcher
 TUESDAY = date(2026, 12, 1)
 
 
@@ -86,3 +88,22 @@ def test_a_time_reads_as_the_hour_today_and_with_the_day_otherwise() -> None:
     assert local_time(datetime(2026, 12, 1, 3, 0, tzinfo=UTC), AUSTIN, now) == "21:00"
     assert local_time(datetime(2026, 12, 1, 14, 0, tzinfo=UTC), AUSTIN, now) == "Tue 1 Dec 08:00"
     assert local_time(datetime(2026, 11, 29, 20, 0, tzinfo=UTC), AUSTIN, now) == "Sun 29 Nov 14:00"
+
+
+async def test_a_dispatchers_approval_after_hours_plans_the_job_on_the_day_it_fits(
+    product: Product,
+) -> None:
+    """A VIP's job is flagged with the engine's suggestion for Tuesday; /approve gives it to
+    that technician on Tuesday rather than refusing because today's shift is over."""
+    p = product
+    await after_hours(p)
+    await p.sms(VIP, "walk-in cooler at 310 E 6th St is making a rattling noise, no rush")
+    flagged = await wo_row(p)
+    assert flagged.flag_reason is not None and flagged.flag_reason.startswith("vip")
+    approved = await say(p, DANA, "/approve WO-1001")
+    assert approved.startswith("WO-1001 assigned to "), approved
+    row = await wo_row(p)
+    assert row.status == "assigned" and row.planned_start is not None
+    assert row.planned_start.astimezone(AUSTIN).date() == TUESDAY
+    [update] = await outbox(p, "update")
+    assert "planned around Tue 1 Dec " in update.payload["text"]
