@@ -10,7 +10,7 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from dispatch.assignment import Outcome, assign, day_view, place_later, unassign
-from dispatch.clock import Clock
+from dispatch.clock import Clock, local_time
 from dispatch.engine.choose import place
 from dispatch.engine.model import Exclusion, Route
 from dispatch.engine.rules import RULE_LABELS, TERRITORY
@@ -115,7 +115,13 @@ async def assign_to(
     await uow.work_orders.save(wo)
     planned = await uow.assignments.planned(seq)
     events.append(JobAssigned(seq, tech_id, planned[0] if planned else None))
-    return Outcome(True, f"{wo.number} assigned to {tech.name}.", tuple(events))
+    when = ""
+    if (
+        planned is not None
+        and planned[0].astimezone(view.zone).date() > now.astimezone(view.zone).date()
+    ):
+        when = f" for {local_time(planned[0], view.zone, now)}"
+    return Outcome(True, f"{wo.number} assigned to {tech.name}{when}.", tuple(events))
 
 
 async def unassign_job(

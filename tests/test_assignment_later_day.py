@@ -101,7 +101,7 @@ async def test_a_dispatchers_approval_after_hours_plans_the_job_on_the_day_it_fi
     flagged = await wo_row(p)
     assert flagged.flag_reason is not None and flagged.flag_reason.startswith("vip")
     approved = await say(p, DANA, "/approve WO-1001")
-    assert approved.startswith("WO-1001 assigned to "), approved
+    assert approved.startswith("WO-1001 assigned to ") and " for Tue 1 Dec " in approved
     row = await wo_row(p)
     assert row.status == "assigned" and row.planned_start is not None
     assert row.planned_start.astimezone(AUSTIN).date() == TUESDAY
