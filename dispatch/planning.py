@@ -203,9 +203,9 @@ class DayView:
 @dataclass(frozen=True, slots=True)
 class _Lookups:
     """What every DayView of one company needs, built once: the company object a process
-        holds is replaced (never changed) when the company's version stamp moves, so its
-        identity is the cache key. The jobs are the work orders already turned into jobs (the
-        same work order on the same day and company makes the same job), and the drive times
+    holds is replaced (never changed) when the company's version stamp moves, so its
+    identity is the cache key. The jobs are the work orders already turned into jobs (the
+    same work order on the same day and company makes the same job), and the drive times
     between pairs of places, the same on every day."""
 
     company: Company
