@@ -25,7 +25,7 @@ from dispatch.engine.choose import (
 )
 from dispatch.engine.model import Candidate, Exclusion, Explanation, Job, Route
 from dispatch.engine.routing import Insertion
-from dispatch.engine.rules import LASTING_RULES, MAX_JOBS, RULE_LABELS
+from dispatch.engine.rules import LASTING_RULES, RULE_LABELS, day_full
 from dispatch.engine.travel import MatrixTravel
 from dispatch.events import (
     Event,
@@ -214,25 +214,48 @@ def waits_until(wo: WorkOrder, view: DayView) -> date | None:
     return last if last > view.day else None
 
 
+def without_job(route: Route, job_id: str) -> Route:
+    """The route with that job taken out (to place it again)."""
+    return Route(
+        route.worker, tuple(j for j in route.jobs if j is None or j.id != job_id), route.fixed
+    )
+
+
+async def _later_days(
+    uow: UnitOfWork, view: DayView, last: date, now: datetime
+) -> list[tuple[date, list[Booking]]]:
+    """Each day after the view's, up to `last`, with its bookings: all of them in one read.
+    A booking with no planned start holds its place on every day, as in the day read."""
+    start = DayView(view.company, view.day + timedelta(days=1), now).midnight
+    end = DayView(view.company, last, now).midnight + timedelta(days=1)
+    bookings, _ = await uow.assignments.day(start, end)
+    by_day: dict[date | None, list[Booking]] = {}
+    for b in bookings:
+        on = None if b.planned_start is None else b.planned_start.astimezone(view.zone).date()
+        by_day.setdefault(on, []).append(b)
+    days = (view.day + timedelta(days=n) for n in range(1, (last - view.day).days + 1))
+    return [(day, by_day.get(None, []) + by_day.get(day, [])) for day in days]
+
+
 async def place_later(
     uow: UnitOfWork, clock: Clock, wo: WorkOrder, view: DayView, tech_id: str
 ) -> tuple[DayView, Job, Route, Insertion] | None:
     """A dispatcher's choice that does not fit the job's day: the first later day, as far as
     the job may wait, on which it fits that technician's day by every rule."""
     last = waits_until(wo, view)
-    day = view.day + timedelta(days=1)
-    while last is not None and day <= last:
-        later, routes = await day_view(uow, clock, day)
+    if last is None:
+        return None
+    now = clock.now()
+    for day, on_day in await _later_days(uow, view, last, now):
+        later = DayView(view.company, day, now)
+        routes = await _routes(uow, later, on_day, {})
         job, route = later.job(wo), routes.get(tech_id)
         if job is None or route is None:
             return None
-        route = Route(
-            route.worker, tuple(j for j in route.jobs if j is None or j.id != job.id), route.fixed
-        )
+        route = without_job(route, job.id)
         placed = place(job, route, later.travel, later.depot, now=_now_on(later))
         if not isinstance(placed, Exclusion):
             return later, job, route, placed
-        day += timedelta(days=1)
     return None
 
 
@@ -253,25 +276,14 @@ async def _later_day(
     waiting = frozenset(e.worker_id for e in expl.excluded if e.rule not in LASTING_RULES)
     if last is None or not waiting:
         return None
-    # Every later day's bookings in one read, then day by day.
     now = clock.now()
-    start = DayView(view.company, view.day + timedelta(days=1), now).midnight
-    end = DayView(view.company, last, now).midnight + timedelta(days=1)
-    bookings, _ = await uow.assignments.day(start, end)
-    by_day: dict[date | None, list[Booking]] = {}
-    for b in bookings:
-        on = None if b.planned_start is None else b.planned_start.astimezone(view.zone).date()
-        by_day.setdefault(on, []).append(b)
     limits = {t.id: t.max_jobs_per_day for t in view.company.technicians}
     lasting = tuple(e for e in expl.excluded if e.worker_id not in waiting)
-    for day in (view.day + timedelta(days=n) for n in range(1, (last - view.day).days + 1)):
-        on_day = by_day.get(None, []) + by_day.get(day, [])
+    for day, on_day in await _later_days(uow, view, last, now):
         # A day full to everyone's maximum is passed over without planning it.
         booked = Counter(b.technician_id for b in on_day)
         full = tuple(
-            Exclusion(t, MAX_JOBS, f"{booked[t]} jobs booked, maximum {limits[t]}")
-            for t in sorted(waiting)
-            if booked[t] >= limits[t]
+            day_full(t, booked[t], limits[t]) for t in sorted(waiting) if booked[t] >= limits[t]
         )
         if len(full) == len(waiting):
             continue
@@ -357,9 +369,7 @@ async def accept(uow: UnitOfWork, clock: Clock, seq: int, tech_id: str, *, chann
     )
     job = view.job(wo)
     route = routes[tech_id]
-    without = Route(
-        route.worker, tuple(j for j in route.jobs if j is None or j.id != str(seq)), route.fixed
-    )
+    without = without_job(route, str(seq))
     placed = None if job is None else _place(job, without, view, taken=True)
     if placed is None or isinstance(placed, Exclusion):
         await uow.assignments.close_offer(offer.id, "withdrawn", now, "no longer fits the day")

@@ -9,10 +9,17 @@ from __future__ import annotations
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
-from dispatch.assignment import Outcome, assign, day_view, place_later, unassign
+from dispatch.assignment import (
+    Outcome,
+    assign,
+    day_view,
+    place_later,
+    unassign,
+    without_job,
+)
 from dispatch.clock import Clock, local_time
 from dispatch.engine.choose import place
-from dispatch.engine.model import Exclusion, Route
+from dispatch.engine.model import Exclusion
 from dispatch.engine.rules import RULE_LABELS, TERRITORY
 from dispatch.events import Event, JobAssigned, OfferWithdrawn
 from dispatch.planning import plan_day_of
@@ -62,9 +69,7 @@ async def assign_to(
         return Outcome(False, f"{wo.number} has no site location or category yet.")
     route = routes.get(tech_id)
     if route is not None:
-        route = Route(
-            route.worker, tuple(j for j in route.jobs if j is None or j.id != str(seq)), route.fixed
-        )
+        route = without_job(route, str(seq))
     placed = (
         None if route is None else place(job, route, view.travel, view.depot, now=view.now_minutes)
     )

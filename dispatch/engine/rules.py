@@ -116,7 +116,12 @@ def max_jobs(worker: Worker, job: Job, route: Route) -> Exclusion | None:
     booked = sum(1 for j in route.jobs if j is not None)
     if booked < worker.max_jobs:
         return None
-    return Exclusion(worker.id, MAX_JOBS, f"{booked} jobs booked, maximum {worker.max_jobs}")
+    return day_full(worker.id, booked, worker.max_jobs)
+
+
+def day_full(worker_id: str, booked: int, limit: int) -> Exclusion:
+    """The `max_jobs` exclusion: that many jobs booked already, at most `limit` a day."""
+    return Exclusion(worker_id, MAX_JOBS, f"{booked} jobs booked, maximum {limit}")
 
 
 # Who may do the job at all, in `RULES` order; `declined` is the caller's (it knows the offers).
