@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -82,8 +83,10 @@ def make_clock(settings: Settings) -> Clock:
 
 
 def init_app(
-    settings: Settings, *, clock: Clock | None = None, worker: bool = False
+    settings: Settings, *, clock: Clock | None = None, worker: bool = False, settle: bool = False
 ) -> web.Application:
+    """`settle`: a server process's own app (`callout serve`, the benchmarks' servers), not
+    one of many in a test process: it warms its caches and settles the heap on start."""
     from webhooks import api, billing, board, channels, health, sim
 
     metrics = Metrics()
@@ -97,6 +100,8 @@ def init_app(
     )
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_channels)
+    if settle:
+        app.on_startup.append(_settle)  # after cleanup_ctx's start: the database is open
     if worker:
         from webhooks.worker import worker_context
 
@@ -121,6 +126,29 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     services.engine, services.sessions = engine, session_factory(engine)
     yield
     await engine.dispose()
+
+
+GC_THRESHOLD = (10_000, 10, 10)  # CPython's is (700, 10, 10)
+
+
+async def _settle(app: web.Application) -> None:
+    """Build what the first request would otherwise build (the company, its intake model),
+    then take everything alive now out of the cyclic collector's reach (`gc.freeze`): the
+    modules, the company and its model never become garbage, and walking them was what
+    made a full collection take ~100 ms in the middle of some request. The first
+    generation's threshold is raised for the same reason: a request makes a few thousand
+    objects, nearly all freed by reference counting before a collection would look."""
+    from bot.intake.model import IntakeModel
+    from storage.company_repo import CompanyNotLoaded
+
+    try:
+        async with app[SERVICES].uow() as uow:
+            IntakeModel.for_company(await uow.company.load())
+    except CompanyNotLoaded:
+        pass  # `callout import` later; the first request builds them then
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 async def _channels(app: web.Application) -> AsyncIterator[None]:

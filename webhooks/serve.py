@@ -29,7 +29,7 @@ def run_server(
     worker: bool = True,
     after_start: AfterStart | None = None,
 ) -> int:
-    app = init_app(settings, worker=worker)
+    app = init_app(settings, worker=worker, settle=True)
     try:
         asyncio.run(_serve(app, settings, banner or [], after_start))
     except (SchemaOutOfDate, StartFailed) as err:

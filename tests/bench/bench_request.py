@@ -82,7 +82,7 @@ def serve(port: int) -> None:
         each.clear()
         return web.Response(text=json.dumps(body), content_type="application/json")
 
-    app = init_app(settings, worker=False)
+    app = init_app(settings, worker=False, settle=True)
     app.middlewares.insert(0, per_request)
     app.router.add_get(COST_PATH, cost)
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
