@@ -7,6 +7,7 @@ the bot turns into messages in the same transaction. The caller commits.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -62,10 +63,17 @@ async def day_view(uow: UnitOfWork, clock: Clock, day: date) -> tuple[DayView, d
 
 
 async def _routes(
-    uow: UnitOfWork, view: DayView, bookings: list[Booking], done: dict[str, int]
+    uow: UnitOfWork,
+    view: DayView,
+    bookings: list[Booking],
+    done: dict[str, int],
+    only: Collection[str] | None = None,
 ) -> dict[str, Route]:
-    """Everyone's route on the view's day, from that day's bookings."""
-    routes = view.routes(bookings, unavailable=await uow.assignments.unavailable(), done_today=done)
+    """Everyone's route on the view's day (or only these technicians'), from that day's
+    bookings."""
+    routes = view.routes(
+        bookings, unavailable=await uow.assignments.unavailable(), done_today=done, only=only
+    )
     if 0 <= view.now_minutes <= DAY_MINUTES:
         routes = await _where_they_are(uow, view, routes, done)
     url = view.company.assignment.routing_url
@@ -87,7 +95,7 @@ async def _day_of(uow: UnitOfWork, view: DayView, tech: str, available: bool) ->
         bookings,
         unavailable=frozenset() if available else frozenset({tech}),
         done_today=done_today,
-        only=tech,
+        only=(tech,),
     )
     if 0 <= view.now_minutes <= DAY_MINUTES:
         routes = await _where_they_are(uow, view, routes, done_today)
@@ -248,7 +256,7 @@ async def place_later(
     now = clock.now()
     for day, on_day in await _later_days(uow, view, last, now):
         later = DayView(view.company, day, now)
-        routes = await _routes(uow, later, on_day, {})
+        routes = await _routes(uow, later, on_day, {}, only=(tech_id,))
         job, route = later.job(wo), routes.get(tech_id)
         if job is None or route is None:
             return None
@@ -288,11 +296,11 @@ async def _later_day(
         if len(full) == len(waiting):
             continue
         later = DayView(view.company, day, now)
-        routes = await _routes(uow, later, on_day, {})
+        only = waiting - {e.worker_id for e in full}
+        routes = await _routes(uow, later, on_day, {}, only=only)
         job = later.job(wo)
         if job is None:
             return None
-        only = waiting - {e.worker_id for e in full}
         found = _explain(job, later, routes, declined, only)
         if found.chosen is not None:
             excluded = sorted((*found.excluded, *full, *lasting), key=lambda e: e.worker_id)

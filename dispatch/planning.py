@@ -5,7 +5,7 @@ Plan time is minutes since local midnight of the planning day, in the company's 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -131,9 +131,9 @@ class DayView:
         *,
         unavailable: frozenset[str] = frozenset(),
         done_today: Mapping[str, int] | None = None,
-        only: str | None = None,
+        only: Collection[str] | None = None,
     ) -> dict[str, Route]:
-        """Each technician's day (or `only` this one's): booked jobs in plan order, started
+        """Each technician's day (or only these ones'): booked jobs in plan order, started
         ones fixed in front."""
         by_tech: dict[str, list[Booking]] = {}
         for b in bookings:
@@ -141,7 +141,7 @@ class DayView:
         fallback = self.depot.at if self.depot else None
         routes: dict[str, Route] = {}
         for tech in self.company.technicians:
-            if only is not None and tech.id != only:
+            if only is not None and tech.id not in only:
                 continue
             if tech.home is None and fallback is None:
                 continue

@@ -111,12 +111,15 @@ class AssignmentRepository:
         return bool(available)
 
     async def set_schedule(self, stops: list[PlannedStop]) -> None:
-        for stop in stops:
-            await self.session.execute(
-                update(t.WorkOrderRow)
-                .where(t.WorkOrderRow.seq == stop.seq)
-                .values(plan_position=stop.position, planned_start=stop.start, planned_end=stop.end)
-            )
+        """Every stop's place and times, in one statement; a stop that keeps them is not
+        written (a new job moves only what comes after it)."""
+        if not stops:
+            return
+        params = [
+            {"stop_seq": s.seq, "position": s.position, "start": s.start, "end": s.end}
+            for s in stops
+        ]
+        await (await connection(self.session)).execute(_SET_SCHEDULE, params)
 
     async def clear_schedule(self, seq: int) -> None:
         await self.session.execute(
@@ -349,6 +352,20 @@ _IN_DAY = (_W.planned_start.is_(None)) | (
     (_W.planned_start >= bindparam("start")) & (_W.planned_start < bindparam("end"))
 )
 _WORK_ORDERS = t.Base.metadata.tables["work_orders"]
+_SET_SCHEDULE = (
+    update(_WORK_ORDERS)
+    .where(_WORK_ORDERS.c.seq == bindparam("stop_seq"))
+    .where(
+        _WORK_ORDERS.c.plan_position.is_distinct_from(bindparam("position"))
+        | _WORK_ORDERS.c.planned_start.is_distinct_from(bindparam("start"))
+        | _WORK_ORDERS.c.planned_end.is_distinct_from(bindparam("end"))
+    )
+    .values(
+        plan_position=bindparam("position"),
+        planned_start=bindparam("start"),
+        planned_end=bindparam("end"),
+    )
+)
 # What DayView.routes and DayView.job read of a booked work order, and what the query needs:
 # not the description or the flag.
 _UNPLANNED = frozenset({"description", "flag_reason", "flagged_at"})
