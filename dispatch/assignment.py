@@ -6,10 +6,11 @@ the bot turns into messages in the same transaction. The caller commits.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -234,15 +235,24 @@ async def _later_days(
 ) -> list[tuple[date, list[Booking]]]:
     """Each day after the view's, up to `last`, with its bookings: all of them in one read.
     A booking with no planned start holds its place on every day, as in the day read."""
-    start = DayView(view.company, view.day + timedelta(days=1), now).midnight
-    end = DayView(view.company, last, now).midnight + timedelta(days=1)
-    bookings, _ = await uow.assignments.day(start, end)
-    by_day: dict[date | None, list[Booking]] = {}
+    days = [view.day + timedelta(days=n) for n in range(1, (last - view.day).days + 1)]
+    # Each day's local midnight, as UTC instants: a booking's day by bisection, not by
+    # converting each booking's start to the company's zone (hundreds a request).
+    bounds = [
+        datetime.combine(d, time(0), view.zone).astimezone(UTC)
+        for d in (*days, last + timedelta(days=1))
+    ]
+    bookings, _ = await uow.assignments.day(bounds[0], bounds[-1])
+    undated: list[Booking] = []
+    by_day: list[list[Booking]] = [[] for _ in days]
     for b in bookings:
-        on = None if b.planned_start is None else b.planned_start.astimezone(view.zone).date()
-        by_day.setdefault(on, []).append(b)
-    days = (view.day + timedelta(days=n) for n in range(1, (last - view.day).days + 1))
-    return [(day, by_day.get(None, []) + by_day.get(day, [])) for day in days]
+        if b.planned_start is None:
+            undated.append(b)
+        else:
+            i = bisect_right(bounds, b.planned_start) - 1
+            if 0 <= i < len(days):
+                by_day[i].append(b)
+    return [(day, undated + on_day) for day, on_day in zip(days, by_day, strict=True)]
 
 
 async def place_later(

@@ -190,14 +190,18 @@ class WorkOrderRepository:
     async def open_for_customer(
         self, customer_id: str, *, only: tuple[Status, ...] | None = None
     ) -> list[WorkOrder]:
-        """The customer's open work orders (at most 50, oldest first), or those of `only`."""
-        if only is None:  # every message of a customer asks: a statement built once
+        """The customer's open work orders (at most 50, oldest first), or those of `only`,
+        without their timelines: every message of a customer asks, to decide where it goes
+        (a sign-off, a follow-up, a new request); the one it changes is read with get()."""
+        if only is None:  # a statement built once
             conn = await connection(self.session)
-            rows = list((await conn.execute(_OPEN_OF, {"customer": customer_id})).all())
-            return await self._with_timelines(rows)
-        statuses = tuple(s.value for s in only if s in OPEN)
-        where = WorkOrderFilter(customer_id=customer_id, statuses=statuses)
-        return await self.find(where, after_seq=None, limit=OPEN_LIMIT)
+            rows = (await conn.execute(_OPEN_OF, {"customer": customer_id})).all()
+        else:
+            statuses = tuple(s.value for s in only if s in OPEN)
+            where = WorkOrderFilter(customer_id=customer_id, statuses=statuses)
+            query = _filtered(select(_TABLE), where).order_by(_TABLE.c.seq).limit(OPEN_LIMIT)
+            rows = (await self.session.execute(query)).all()
+        return [_from_values(r.seq, _row_values(r), []) for r in rows]
 
     async def open_pm_equipment(self) -> set[str]:
         """Equipment that already has an open preventive-maintenance work order."""
