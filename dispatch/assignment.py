@@ -231,10 +231,11 @@ def without_job(route: Route, job_id: str) -> Route:
 
 
 async def _later_days(
-    uow: UnitOfWork, view: DayView, last: date, now: datetime
+    uow: UnitOfWork, view: DayView, last: date, of: frozenset[str]
 ) -> list[tuple[date, list[Booking]]]:
-    """Each day after the view's, up to `last`, with its bookings: all of them in one read.
-    A booking with no planned start holds its place on every day, as in the day read."""
+    """Each day after the view's, up to `last`, with its bookings (at least those of the
+    technicians `of`): all of them in one read. A booking with no planned start holds its
+    place on every day, as in the day read."""
     days = [view.day + timedelta(days=n) for n in range(1, (last - view.day).days + 1)]
     # Each day's local midnight, as UTC instants: a booking's day by bisection, not by
     # converting each booking's start to the company's zone (hundreds a request).
@@ -242,7 +243,7 @@ async def _later_days(
         datetime.combine(d, time(0), view.zone).astimezone(UTC)
         for d in (*days, last + timedelta(days=1))
     ]
-    bookings, _ = await uow.assignments.day(bounds[0], bounds[-1])
+    bookings, _ = await uow.assignments.day(bounds[0], bounds[-1], of=of)
     undated: list[Booking] = []
     by_day: list[list[Booking]] = [[] for _ in days]
     for b in bookings:
@@ -264,7 +265,7 @@ async def place_later(
     if last is None:
         return None
     now = clock.now()
-    for day, on_day in await _later_days(uow, view, last, now):
+    for day, on_day in await _later_days(uow, view, last, frozenset({tech_id})):
         later = DayView(view.company, day, now)
         routes = await _routes(uow, later, on_day, {}, only=(tech_id,))
         job, route = later.job(wo), routes.get(tech_id)
@@ -297,7 +298,7 @@ async def _later_day(
     now = clock.now()
     limits = {t.id: t.max_jobs_per_day for t in view.company.technicians}
     lasting = tuple(e for e in expl.excluded if e.worker_id not in waiting)
-    for day, on_day in await _later_days(uow, view, last, now):
+    for day, on_day in await _later_days(uow, view, last, waiting):
         # A day full to everyone's maximum is passed over without planning it.
         booked = Counter(b.technician_id for b in on_day)
         full = tuple(

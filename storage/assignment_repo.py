@@ -41,15 +41,17 @@ class AssignmentRepository:
         return self._day(rows, _whole)[0]
 
     async def day(
-        self, day_start: datetime, day_end: datetime
+        self, day_start: datetime, day_end: datetime, *, of: frozenset[str] | None = None
     ) -> tuple[list[Booking], dict[str, int]]:
         """The bookings and the jobs done per technician of a day, in one query: the
         engine reads them together for every request. Their work orders carry what
-        planning reads (no description, flag or timeline): see _for_planning.
+        planning reads (no description, flag or timeline): see _for_planning. With `of`,
+        at least those technicians' (the later-day search wants a few of them).
 
         On SQLite the day read last is kept per process and reused while `day_version`
         (moved by triggers on every change to a booking, migration 0010) stands: SQLite has
-        one writer, whose transaction this is, so the version read here is exact."""
+        one writer, whose transaction this is, so the version read here is exact; there
+        everyone's day is read, and kept. PostgreSQL reads it every time, only `of`'s."""
         conn = await connection(self.session)
         key: tuple[str, datetime, datetime] | None = None
         version: int | None = None
@@ -59,6 +61,10 @@ class AssignmentRepository:
             cached = _DAYS.get(key)
             if version is not None and cached is not None and cached[0] == version:
                 return list(cached[1]), dict(cached[2])
+        elif of is not None:
+            params = {"start": day_start, "end": day_end, "held_by": sorted(of)}
+            rows = await conn.execute(_DAY_OF_SOME, {**params, "offered_to": sorted(of)})
+            return self._day(rows, _for_planning)
         rows = await conn.execute(_DAY, {"start": day_start, "end": day_end})
         bookings, done = self._day(rows, _for_planning)
         if key is not None and version is not None:  # None: no booking ever changed
@@ -456,6 +462,12 @@ _DAY_FULL = _day_query(_WORK_ORDERS)
 
 _DAY_OF = _DAY.where(
     or_(_W.technician_id == bindparam("tech"), t.OfferRow.technician_id == bindparam("tech"))
+)
+_DAY_OF_SOME = _DAY.where(
+    or_(
+        _W.technician_id.in_(bindparam("held_by", expanding=True)),
+        t.OfferRow.technician_id.in_(bindparam("offered_to", expanding=True)),
+    )
 )
 _LOCK_TECHNICIAN = (
     select(t.TechnicianRow.available).where(t.TechnicianRow.id == bindparam("id")).with_for_update()

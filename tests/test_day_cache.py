@@ -176,3 +176,30 @@ def test_the_triggers_know_every_status_the_day_read_skips() -> None:
     on_day = {s.value for s in HELD} | {Status.OFFERED.value} | set(DONE)
     assert off_day.isdisjoint(on_day)
     assert off_day | on_day == {s.value for s in Status}
+
+
+async def test_a_read_for_some_technicians_has_all_of_theirs(
+    product: Product, database_url: str
+) -> None:
+    """`day(..., of=...)`, the later-day search's read: every booking of those technicians,
+    held or offered; on PostgreSQL (no kept day) nobody else's."""
+    p = product
+    await p.sms("+15125550126", "walk-in cooler at Manchaca is warm, reading 45")
+    offered_to = (await _day(p))[1001].technician_id
+    other = "T07" if offered_to != "T07" else "T01"
+    await p.sms("(512) 555-0140", "Rooftop unit at building A is blowing warm air again")
+    await _elsewhere(
+        database_url,
+        "UPDATE work_orders SET status = 'assigned', technician_id = :tech,"
+        " planned_start = '2026-11-30 15:00:00' WHERE seq = 1002",
+        tech=other,
+    )
+    everyone = await _day(p)
+    assert everyone[1001].technician_id == offered_to and everyone[1002].technician_id == other
+    for of in (offered_to, other):
+        async with SqlUnitOfWork(session_factory(p.engine)) as uow:
+            bookings, _ = await uow.assignments.day(DAY_START, DAY_END, of=frozenset({of}))
+        theirs = {b.wo.seq for b in bookings if b.technician_id == of}
+        assert theirs == {s for s, b in everyone.items() if b.technician_id == of}
+        if not database_url.startswith("sqlite"):
+            assert {b.technician_id for b in bookings} == {of}
