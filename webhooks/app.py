@@ -134,10 +134,11 @@ GC_THRESHOLD = (10_000, 10, 10)  # CPython's is (700, 10, 10)
 async def _settle(app: web.Application) -> None:
     """Build what the first request would otherwise build (the company, its intake model),
     then take everything alive now out of the cyclic collector's reach (`gc.freeze`): the
-    modules, the company and its model never become garbage, and walking them was what
-    made a full collection take ~100 ms in the middle of some request. The first
-    generation's threshold is raised for the same reason: a request makes a few thousand
-    objects, nearly all freed by reference counting before a collection would look."""
+    modules, the company and its model live as long as the process (a company replaced
+    later is still freed by reference counting), and walking them was what made a full
+    collection take ~100 ms in the middle of some request. The first generation's
+    threshold is raised for the same reason: a request makes a few thousand objects,
+    nearly all freed by reference counting before a collection would look."""
     from bot.intake.model import IntakeModel
     from storage.company_repo import CompanyNotLoaded
 
