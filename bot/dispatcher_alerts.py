@@ -4,22 +4,16 @@ lone-worker timeouts. Flagged jobs and declined offers go out through `notify.pu
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from bot.context import Deps
 from bot.messages import Outgoing
-from bot.notify import to_dispatchers
+from bot.notify import company_time, to_dispatchers
 from bot.ports import BotUnitOfWork
-from dispatch.clock import local_time
 from dispatch.company import Company, GeoPoint
 from dispatch.sla_clock import BREACHED
 from dispatch.workorder import WorkOrder
 
 Location = GeoPoint | tuple[float, float]
-
-
-def _hhmm(company: Company, at: datetime | None, now: datetime) -> str:
-    return "-" if at is None else local_time(at, ZoneInfo(company.settings.timezone), now)
 
 
 def _tech(company: Company, tech_id: str) -> str:
@@ -34,10 +28,8 @@ def sla_text(company: Company, wo: WorkOrder, stage: int, now: datetime) -> str:
         else f"SLA at risk {wo.number}: {stage}% used"
     )
     holder = f", {_tech(company, wo.technician_id)}" if wo.technician_id else ""
-    return (
-        f"{head}, due {_hhmm(company, wo.sla_due_at, now)}. {wo.priority} {wo.status.value}"
-        f"{holder}. /wo {wo.seq}"
-    )
+    due = company_time(company, wo.sla_due_at, now) or "-"
+    return f"{head}, due {due}. {wo.priority} {wo.status.value}{holder}. /wo {wo.seq}"
 
 
 async def alert_sla(

@@ -65,7 +65,7 @@ async def publish(uow: BotUnitOfWork, deps: Deps, events: Iterable[Event]) -> No
                 wo,
             )
         elif isinstance(event, JobAssigned):
-            when = _local(company, event.planned_start, deps.clock.now())
+            when = company_time(company, event.planned_start, deps.clock.now())
             await to_customer(
                 uow,
                 deps,
@@ -107,8 +107,8 @@ async def publish(uow: BotUnitOfWork, deps: Deps, events: Iterable[Event]) -> No
                 Outgoing(
                     text=texts.window_moved(
                         wo.number,
-                        _local(company, event.start, deps.clock.now()) or "",
-                        _local(company, event.end, deps.clock.now()) or "",
+                        company_time(company, event.start, deps.clock.now()) or "",
+                        company_time(company, event.end, deps.clock.now()) or "",
                     ),
                     kind="update",
                 ),
@@ -119,7 +119,8 @@ def _tech_name(company: Company, tech_id: str) -> str:
     return next((t.name for t in company.technicians if t.id == tech_id), tech_id)
 
 
-def _local(company: Company, at: datetime | None, now: datetime) -> str | None:
+def company_time(company: Company, at: datetime | None, now: datetime) -> str | None:
+    """An instant as the company's people read it (`local_time`); None for no instant."""
     return None if at is None else local_time(at, ZoneInfo(company.settings.timezone), now)
 
 
@@ -238,9 +239,9 @@ async def offer_card(
         )
     planned = await uow.assignments.planned(wo.seq)
     if planned is not None:
-        lines.append(f"When: {_local(company, planned[0], now)}")
+        lines.append(f"When: {company_time(company, planned[0], now)}")
     if wo.sla_due_at is not None:
-        lines.append(f"SLA due: {_local(company, wo.sla_due_at, now)}")
+        lines.append(f"SLA due: {company_time(company, wo.sla_due_at, now)}")
     if site is not None and site.access_notes:
         lines.append(f"Access: {site.access_notes}")
     if site is not None and site.safety_notes:
@@ -250,7 +251,7 @@ async def offer_card(
             f"Equipment: {equipment.type} {equipment.make or ''} {equipment.model or ''}".rstrip()
         )
     lines.append(f"Why you: {event.why}")
-    lines.append(f"Answer by {_local(company, event.expires_at, now)}.")
+    lines.append(f"Answer by {company_time(company, event.expires_at, now)}.")
     n = wo.seq
     return Outgoing(
         text="\n".join(lines),
