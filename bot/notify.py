@@ -237,9 +237,12 @@ async def offer_card(
         lines.append(
             f"Customer: {customer.name}" + (f", {customer.phone}" if customer.phone else "")
         )
-    planned = await uow.assignments.planned(wo.seq)
-    if planned is not None:
-        lines.append(f"When: {company_time(company, planned[0], now)}")
+    starts = event.starts_at
+    if starts is None:
+        planned = await uow.assignments.planned(wo.seq)
+        starts = None if planned is None else planned[0]
+    if starts is not None:
+        lines.append(f"When: {company_time(company, starts, now)}")
     if wo.sla_due_at is not None:
         lines.append(f"SLA due: {company_time(company, wo.sla_due_at, now)}")
     if site is not None and site.access_notes:

@@ -176,7 +176,8 @@ async def assign(uow: UnitOfWork, clock: Clock, seq: int, *, actor: str = "engin
             # Someone booked that slot meanwhile: choose again on the fresh day.
             view, routes = await day_view(uow, clock, view.day)
             continue
-        await uow.assignments.set_schedule(view.schedule(placed.route))
+        stops = view.schedule(placed.route)
+        await uow.assignments.set_schedule(stops)
         timeout = decision.offer_timeout_minutes or DEFAULT_TIMEOUT_MINUTES
         expires = now + timedelta(minutes=timeout)
         await uow.assignments.create_offer(
@@ -186,7 +187,9 @@ async def assign(uow: UnitOfWork, clock: Clock, seq: int, *, actor: str = "engin
         why = why_line(expl.chosen, view)
         wo.transition(Status.OFFERED, now, actor=actor, why=f"offered to {tech}: {why}")
         await uow.work_orders.save(wo)
-        return [OfferMade(seq, tech, expires, why, dispatcher_told=decision.notify_dispatcher)]
+        starts = next((s.start for s in stops if s.seq == seq), None)
+        told = decision.notify_dispatcher
+        return [OfferMade(seq, tech, expires, why, dispatcher_told=told, starts_at=starts)]
     return await _flag(uow, wo, now, NO_FEASIBLE_TECHNICIAN, (), actor)
 
 

@@ -13,6 +13,7 @@ class OfferMade:
     expires_at: datetime
     why: str  # one line: why this technician
     dispatcher_told: bool = False  # P1: offered at once, and the dispatchers hear of it
+    starts_at: datetime | None = None  # the planned start the offer just set (None: not known)
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,7 +67,9 @@ async def test_the_same_job_in_working_hours_is_offered_for_today(product: Produ
     assert wo.status == "offered" and wo.planned_start is not None
     assert wo.planned_start.astimezone(AUSTIN).date() == date(2026, 11, 30)
     [card] = await outbox(p, "offer")
-    assert "When: " in card.payload["text"] and "Tue 1 Dec" not in card.payload["text"]
+    # The card's time is the start the plan stored, to the minute.
+    assert f"When: {local_time(wo.planned_start, AUSTIN, p.clock.now())}\n" in card.payload["text"]
+    assert "Tue 1 Dec" not in card.payload["text"]
 
 
 async def test_an_emergency_after_hours_goes_to_a_dispatcher_not_to_tomorrow(
