@@ -176,8 +176,7 @@ async def assign(uow: UnitOfWork, clock: Clock, seq: int, *, actor: str = "engin
             # Someone booked that slot meanwhile: choose again on the fresh day.
             view, routes = await day_view(uow, clock, view.day)
             continue
-        stops = view.schedule(placed.route)
-        await uow.assignments.set_schedule(stops)
+        starts = await _schedule(uow, view, placed.route, seq)
         timeout = decision.offer_timeout_minutes or DEFAULT_TIMEOUT_MINUTES
         expires = now + timedelta(minutes=timeout)
         await uow.assignments.create_offer(
@@ -187,10 +186,16 @@ async def assign(uow: UnitOfWork, clock: Clock, seq: int, *, actor: str = "engin
         why = why_line(expl.chosen, view)
         wo.transition(Status.OFFERED, now, actor=actor, why=f"offered to {tech}: {why}")
         await uow.work_orders.save(wo)
-        starts = next((s.start for s in stops if s.seq == seq), None)
         told = decision.notify_dispatcher
         return [OfferMade(seq, tech, expires, why, dispatcher_told=told, starts_at=starts)]
     return await _flag(uow, wo, now, NO_FEASIBLE_TECHNICIAN, (), actor)
+
+
+async def _schedule(uow: UnitOfWork, view: DayView, route: Route, seq: int) -> datetime | None:
+    """Store the route's plan; the job's planned start in it (not read back)."""
+    stops = view.schedule(route)
+    await uow.assignments.set_schedule(stops)
+    return next((s.start for s in stops if s.seq == seq), None)
 
 
 def _explain(
@@ -408,7 +413,7 @@ async def accept(uow: UnitOfWork, clock: Clock, seq: int, tech_id: str, *, chann
             False, f"{number} no longer fits your day, so it went back to dispatch.", tuple(events)
         )
     await uow.assignments.close_offer(offer.id, "accepted", now, None)
-    await uow.assignments.set_schedule(view.schedule(placed.route))
+    starts = await _schedule(uow, view, placed.route, seq)
     wo.technician_id = tech_id
     if wo.flag is not None:
         wo.clear_flag(now)
@@ -416,8 +421,7 @@ async def accept(uow: UnitOfWork, clock: Clock, seq: int, tech_id: str, *, chann
         Status.ASSIGNED, now, actor=f"technician:{tech_id}", channel=channel, why="offer accepted"
     )
     await uow.work_orders.save(wo)
-    planned = await uow.assignments.planned(seq)
-    assigned = JobAssigned(seq, tech_id, planned[0] if planned else None)
+    assigned = JobAssigned(seq, tech_id, starts)
     return Outcome(True, f"{number} is yours.", (*first, assigned))
 
 

@@ -58,6 +58,9 @@ async def test_a_job_that_can_wait_is_offered_for_tomorrow_and_everyone_is_told_
     assert wo.planned_start.astimezone(AUSTIN).date() == TUESDAY
     [update] = await outbox(p, "update")
     assert "planned around Tue 1 Dec " in update.payload["text"]
+    # The customer's time is the start the acceptance stored, to the minute.
+    when = local_time(wo.planned_start, AUSTIN, p.clock.now())
+    assert f"planned around {when}" in update.payload["text"]
 
 
 async def test_the_same_job_in_working_hours_is_offered_for_today(product: Product) -> None:
