@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import aiosqlite
-from sqlalchemy import event, make_url
+from sqlalchemy import event, exc, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
@@ -46,7 +46,22 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # that a read-then-write transaction takes the write lock up front (no lost upgrades).
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10)
+    event.listen(engine.sync_engine, "checkout", _drop_if_closed)
+    return engine
+
+
+def _drop_if_closed(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    """A pooled PostgreSQL connection the server has closed (a restart, a terminated
+    backend, an idle timeout) is replaced before it is used. asyncpg sees the server close
+    the socket while the connection sits in the pool, so asking it costs nothing; the
+    pool's pre-ping asked the server instead, three round trips (BEGIN, a statement,
+    ROLLBACK) for every checkout, two checkouts a request. A connection that died without
+    the socket closing still fails its first statement, and SQLAlchemy then replaces the
+    pool's connections."""
+    driver = record.driver_connection
+    if driver is not None and driver.is_closed():
+        raise exc.DisconnectionError("the database closed this connection")
 
 
 class InlineConnection(aiosqlite.Connection):
