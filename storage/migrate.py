@@ -1,4 +1,4 @@
-"""Schema migrations (Alembic) for `callout db upgrade`, and the start-up schema check."""
+"""Schema migrations (Alembic) for `callout db upgrade`, and the start-up checks."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -56,6 +57,25 @@ async def check_schema(engine: AsyncEngine) -> None:
         raise SchemaOutOfDate(
             f"the database {state}, the code needs {head}: run `callout db upgrade`"
         )
+
+
+async def server_warnings(engine: AsyncEngine) -> list[str]:
+    """What in the database server's settings will slow every request, for the log at start.
+
+    PostgreSQL plans each query from table statistics that autovacuum keeps fresh. With it
+    off, they stay as they were (none, for a new database), and the day read that every
+    request makes joins every live offer to every booked work order."""
+    if engine.dialect.name != "postgresql":
+        return []
+    async with engine.connect() as conn:
+        autovacuum = str((await conn.execute(text("SHOW autovacuum"))).scalar_one())
+    if autovacuum == "off":
+        return [
+            "PostgreSQL runs with autovacuum off: table statistics go stale and requests "
+            "slow down as the database grows; turn it on (the server's default) or run "
+            "ANALYZE regularly"
+        ]
+    return []
 
 
 def autogenerate(connection: Connection, message: str) -> None:

@@ -18,7 +18,7 @@ from bot.media import MediaSource, TelegramMedia, TwilioMedia
 from bot.ports import BotUnitOfWork
 from dispatch.clock import Clock, StartedClock, SystemClock
 from storage.db import make_engine, session_factory
-from storage.migrate import check_schema
+from storage.migrate import check_schema, server_warnings
 from storage.uow import SqlUnitOfWork
 from storage.zip_geocode import zip_centroid
 from webhooks.config import Settings
@@ -120,6 +120,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     engine = make_engine(services.settings.database_url)
     try:
         await check_schema(engine)
+        for warning in await server_warnings(engine):
+            log.warning(warning)
     except Exception:
         await engine.dispose()
         raise

@@ -19,7 +19,7 @@ from bot.inbound import receive
 from bot.messages import Inbound
 from bot.timers import sweep, sweep_pm
 from storage.db import make_engine, session_factory
-from storage.migrate import check_schema
+from storage.migrate import check_schema, server_warnings
 from storage.outbox_repo import OutboxStats
 from webhooks.app import SERVICES, Services, make_clock
 from webhooks.config import Settings
@@ -106,6 +106,8 @@ def run_worker_process(settings: Settings) -> int:
         engine = make_engine(settings.database_url)
         try:
             await check_schema(engine)
+            for warning in await server_warnings(engine):
+                log.warning(warning)
             services = Services(settings=settings, clock=make_clock(settings), metrics=Metrics())
             services.engine, services.sessions = engine, session_factory(engine)
             stop = asyncio.Event()
