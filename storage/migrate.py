@@ -59,17 +59,21 @@ async def check_schema(engine: AsyncEngine) -> None:
         )
 
 
+async def autovacuum_off(engine: AsyncEngine) -> bool:
+    """Whether the database is PostgreSQL on a server that runs without autovacuum."""
+    if engine.dialect.name != "postgresql":
+        return False
+    async with engine.connect() as conn:
+        return str((await conn.execute(text("SHOW autovacuum"))).scalar_one()) == "off"
+
+
 async def server_warnings(engine: AsyncEngine) -> list[str]:
     """What in the database server's settings will slow every request, for the log at start.
 
     PostgreSQL plans each query from table statistics that autovacuum keeps fresh. With it
     off, they stay as they were (none, for a new database), and the day read that every
     request makes joins every live offer to every booked work order."""
-    if engine.dialect.name != "postgresql":
-        return []
-    async with engine.connect() as conn:
-        autovacuum = str((await conn.execute(text("SHOW autovacuum"))).scalar_one())
-    if autovacuum == "off":
+    if await autovacuum_off(engine):
         return [
             "PostgreSQL runs with autovacuum off: table statistics go stale and requests "
             "slow down as the database grows; turn it on (the server's default) or run "

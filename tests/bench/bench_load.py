@@ -152,16 +152,14 @@ async def count_work_orders(database_url: str) -> int:
         await engine.dispose()
 
 
-async def autovacuum_off(database_url: str) -> bool:
+async def without_autovacuum(database_url: str) -> bool:
     """Whether the PostgreSQL server runs without autovacuum (this machine's does)."""
-    from sqlalchemy import text
-
     from storage.db import make_engine
+    from storage.migrate import autovacuum_off
 
     engine = make_engine(database_url)
     try:
-        async with engine.connect() as conn:
-            return str((await conn.execute(text("SHOW autovacuum"))).scalar_one()) == "off"
+        return await autovacuum_off(engine)
     finally:
         await engine.dispose()
 
@@ -402,7 +400,7 @@ def _postgres(base: str) -> tuple[list[Phase], bool]:
     ):
         # A deployment's server analyzes tables as they change (autovacuum, on by default).
         # This machine's runs with it off, so the bench does that part itself.
-        off = asyncio.run(autovacuum_off(url))
+        off = asyncio.run(without_autovacuum(url))
         if off:
             print("  postgres: autovacuum is off on this server; ANALYZE before each rate")
         return against(url, Path(tmp), 2, "postgres, 2 web", analyzed=off), off
