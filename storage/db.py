@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -47,21 +48,37 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10)
+    event.listen(engine.sync_engine, "checkin", _idle_from_now)
     event.listen(engine.sync_engine, "checkout", _drop_if_closed)
     return engine
 
 
-def _drop_if_closed(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+IDLE_PING_S = 30.0  # a pooled connection idle longer than this is pinged before use
+IDLE_SINCE = "callout.idle_since"  # the pool entry's info: when it was last checked in
+
+
+def _idle_from_now(_dbapi_conn: Any, record: Any) -> None:
+    if record is not None:
+        record.info[IDLE_SINCE] = time.monotonic()
+
+
+def _drop_if_closed(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
     """A pooled PostgreSQL connection the server has closed (a restart, a terminated
-    backend, an idle timeout) is replaced before it is used. asyncpg sees the server close
-    the socket while the connection sits in the pool, so asking it costs nothing; the
-    pool's pre-ping asked the server instead, three round trips (BEGIN, a statement,
-    ROLLBACK) for every checkout, two checkouts a request. A connection that died without
-    the socket closing still fails its first statement, and SQLAlchemy then replaces the
-    pool's connections."""
+    backend) is replaced before it is used. asyncpg sees the server close the socket while
+    the connection sits in the pool, so asking it costs nothing. The pool's pre-ping asked
+    the server on every checkout instead: three round trips (BEGIN, a statement, ROLLBACK),
+    two checkouts a request. Only a connection idle for IDLE_PING_S is pinged now: what can
+    die without its socket closing (a firewall's or a proxy's idle timeout) has sat idle,
+    and a busy process's connections are never idle that long."""
     driver = record.driver_connection
     if driver is not None and driver.is_closed():
         raise exc.DisconnectionError("the database closed this connection")
+    idle_since = record.info.get(IDLE_SINCE)
+    if idle_since is not None and time.monotonic() - idle_since > IDLE_PING_S:
+        try:
+            dbapi_conn.ping()
+        except Exception as err:
+            raise exc.DisconnectionError("the database did not answer a ping") from err
 
 
 class InlineConnection(aiosqlite.Connection):

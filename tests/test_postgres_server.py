@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db import make_engine
+from storage.db import IDLE_PING_S, IDLE_SINCE, make_engine
 from storage.migrate import server_warnings
 from tests.databases import need_postgres
 
@@ -45,6 +45,37 @@ async def test_a_connection_the_server_closed_is_replaced_before_a_request_uses_
     finally:
         await engine.dispose()
         await admin.dispose()
+
+
+@pytest.mark.postgres
+async def test_only_a_connection_idle_for_long_is_pinged_before_use(
+    postgres_ready: tuple[str | None, str],
+) -> None:
+    """A connection can die without its socket closing (a firewall's idle timeout): one idle
+    for IDLE_PING_S is pinged at checkout, as the pool's pre-ping did for every checkout.
+    One just used is not: the ping's round trips were six of a request's ~27."""
+    problem, url = postgres_ready
+    need_postgres(problem)
+    engine = make_engine(url)
+    sent: list[str] = []
+    try:
+        async with engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver, info = raw.driver_connection, raw.info
+        assert driver is not None
+        # asyncpg's query logger sees transaction control and the ping's ";", not the
+        # statements SQLAlchemy prepares: a unit of work shows as BEGIN and its end.
+        driver.add_query_logger(lambda record: sent.append(record.query))
+        async with engine.connect() as conn:  # just checked in: no ping
+            await conn.execute(text("SELECT 1"))
+        assert sent == ["BEGIN;", "ROLLBACK;"], sent
+        sent.clear()
+        info[IDLE_SINCE] -= IDLE_PING_S + 1  # as if idle that long
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 2"))
+        assert sent == ["BEGIN;", ";", "ROLLBACK;", "BEGIN;", "ROLLBACK;"], sent
+    finally:
+        await engine.dispose()
 
 
 async def _autovacuum_off(engine: AsyncEngine) -> bool:
