@@ -5,10 +5,15 @@ leaves a connection that still works (sqlite3 is never used from two threads at 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.db import make_engine, session_factory
 
@@ -68,3 +73,91 @@ async def test_the_loop_serves_while_begin_waits_and_cancelling_the_wait_is_safe
         assert values == [1, 3], "the cancelled writes left nothing, the others landed"
     finally:
         await engine.dispose()
+
+
+def _writer_lock_taken(probe: int) -> bool:
+    """Whether some connection holds the advisory writer lock (flock is per open file, so a
+    descriptor of our own competes with the engines' as another process's would)."""
+    try:
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    fcntl.flock(probe, fcntl.LOCK_UN)
+    return False
+
+
+async def test_processes_on_one_file_take_turns_on_the_advisory_writer_lock(
+    tmp_path: Path,
+) -> None:
+    """Two engines stand in for two processes (a web and a worker): the lock is held from
+    BEGIN to the end of the transaction, whichever way it ends, and the second writer waits
+    for it, then goes through; a writer that gives up waiting leaves nothing held."""
+    path = tmp_path / "two.db"
+    with sqlite3.connect(path) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.execute("CREATE TABLE t (x INTEGER)")
+    first = make_engine(f"sqlite+aiosqlite:///{path}")
+    second = make_engine(f"sqlite+aiosqlite:///{path}")
+    probe = os.open(f"{path}-writer", os.O_RDWR | os.O_CREAT)
+    a, b = session_factory(first), session_factory(second)
+
+    async def write(sessions: async_sessionmaker[AsyncSession], value: int) -> None:
+        async with sessions() as s:
+            await s.execute(text("INSERT INTO t VALUES (:x)"), {"x": value})
+            await s.commit()
+
+    async def spin() -> None:
+        for _ in range(20):
+            await asyncio.sleep(0)
+
+    try:
+        assert not _writer_lock_taken(probe)
+        order: list[str] = []
+        async with a() as s:
+            await s.execute(text("INSERT INTO t VALUES (1)"))
+            assert _writer_lock_taken(probe)
+            waiting = asyncio.create_task(write(b, 2))
+            waiting.add_done_callback(lambda _: order.append("second wrote"))
+            await spin()
+            assert not waiting.done(), "the second writer waits for the first"
+            await s.commit()
+            order.append("first committed")
+        await waiting
+        assert order == ["first committed", "second wrote"]
+        assert not _writer_lock_taken(probe)
+
+        with pytest.raises(OperationalError):  # a failed statement, then ROLLBACK
+            async with a() as s:
+                await s.execute(text("INSERT INTO missing VALUES (1)"))
+        assert not _writer_lock_taken(probe)
+
+        holding, release = asyncio.Event(), asyncio.Event()
+
+        async def hold() -> None:
+            async with a() as s:
+                await s.execute(text("INSERT INTO t VALUES (3)"))
+                holding.set()
+                await release.wait()
+                await s.commit()
+
+        holder = asyncio.create_task(hold())
+        await holding.wait()
+        gave_up = asyncio.create_task(write(b, 4))  # gives up while it waits
+        await spin()
+        gave_up.cancel()
+        release.set()  # its BEGIN still runs on its thread once the first commits, then
+        await asyncio.gather(gave_up, return_exceptions=True)  # its clean-up rolls back
+        await holder
+        for _ in range(500):
+            if not _writer_lock_taken(probe):
+                break
+            await asyncio.sleep(0.01)
+        assert not _writer_lock_taken(probe)
+        await write(b, 5)
+        async with b() as s:
+            values = sorted((await s.execute(text("SELECT x FROM t"))).scalars())
+        assert values == [1, 2, 3, 5]
+    finally:
+        os.close(probe)
+        await first.dispose()
+        await second.dispose()

@@ -7,8 +7,10 @@ text that said nothing of the kind would be added to the customer's open work or
 cheaper path. After each rate the work orders in the database are counted: if fewer than
 NEW_SHARE of the answered requests opened one, the benchmark fails. Rates climb until the
 server saturates (under 80% of the offered rate, or p99 over 5 s); the same load generator
-against a bare aiohttp app gives the ceiling. SQLite with one web process, then PostgreSQL
-(if it answers) with two, the load split between them.
+against a bare aiohttp app gives the ceiling. SQLite with one web process, then SQLite as
+the Procfile runs it (one web process and `callout worker` beside it, sending the offers
+to a Twilio double), then PostgreSQL (if it answers) with two web processes, the load split
+between them.
 
     python -m tests.bench.bench_load       # prints a table, merges {"load": ...}
 """
@@ -33,7 +35,15 @@ from typing import Any
 import aiohttp
 
 from tests.bench import bench_company, bench_server
-from tests.bench.bench_server import SMS_PATH, environment, servers, signature, sms_form
+from tests.bench.bench_server import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    SMS_PATH,
+    environment,
+    servers,
+    signature,
+    sms_form,
+)
 
 DEFAULT_RATES = "2,5,10,25,50,75,100,125,150,200,300,500,750,1000,1500,2000,3000,4000,5000"
 RATES = tuple(int(r) for r in os.environ.get("CALLOUT_BENCH_RATES", DEFAULT_RATES).split(","))
@@ -307,6 +317,85 @@ def against(
         return asyncio.run(climb(sms_request(ports), ports, label, orders, between))
 
 
+TWILIO_DOUBLE = """
+import asyncio, sys
+from tests.doubles.twilio_api import TwilioDouble
+async def main():
+    port, sid, token = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    async with TwilioDouble(account_sid=sid, auth_token=token, port=port):
+        print("ready", flush=True)
+        await asyncio.Event().wait()
+try:
+    asyncio.run(main())
+except KeyboardInterrupt:
+    pass
+"""
+
+
+@contextmanager
+def twilio_double(env: dict[str, str]) -> Iterator[str]:
+    """The Twilio REST double of the tests, in a process of its own; yields its base URL."""
+    port = bench_server.free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", TWILIO_DOUBLE, str(port), ACCOUNT_SID, AUTH_TOKEN],
+        env=env,
+        cwd=bench_server.ROOT,
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != b"ready":
+            raise RuntimeError(f"the Twilio double did not start ({proc.wait(5)})")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        bench_server.stop(proc)
+
+
+def with_worker(database_url: str, folder: Path, label: str) -> tuple[list[Phase], dict[str, int]]:
+    """One web process and `callout worker` on one database, as the Procfile runs them: the
+    worker claims the outbox and the timers while the web process writes, so the two take
+    turns on SQLite's one write lock. Also returns the outbox by status at the end."""
+    env = environment(database_url, folder / "media")
+    company = bench_company.write(folder / "company.yaml", CUSTOMERS)
+    bench_server.prepare(env, company)
+    with twilio_double(env) as api:
+        env["TWILIO_API_BASE_URL"] = api
+        worker = subprocess.Popen(
+            [*bench_server.CALLOUT, "worker"],
+            env=env,
+            cwd=bench_server.ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            with servers(env, 1) as running:
+                ports = [port for port, _ in running]
+
+                async def orders() -> int:
+                    return await count_work_orders(database_url)
+
+                phases = asyncio.run(climb(sms_request(ports), ports, label, orders))
+            return phases, asyncio.run(outbox_by_status(database_url))
+        finally:
+            bench_server.stop(worker)
+
+
+async def outbox_by_status(database_url: str) -> dict[str, int]:
+    from sqlalchemy import text
+
+    from storage.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(text("SELECT status, count(*) FROM outbox GROUP BY status"))
+            return {str(status): int(n) for status, n in rows}
+    finally:
+        await engine.dispose()
+
+
 def postgres_url() -> str | None:
     from tests.databases import POSTGRES_URL, postgres_problem
 
@@ -361,6 +450,15 @@ def run() -> dict[str, Any]:
         result["sqlite_1_web"] = [p.as_dict() for p in sqlite]
         result["sqlite_1_web_summary"] = summary(sqlite)
     short = short_phases("sqlite, 1 web", sqlite)
+    with tempfile.TemporaryDirectory(prefix="callout-load-worker-") as tmp:
+        folder = Path(tmp)
+        url = f"sqlite+aiosqlite:///{folder / 'load.db'}"
+        paired, outbox = with_worker(url, folder, "sqlite, web + worker")
+    print(f"  sqlite, web + worker: the outbox at the end {outbox}", flush=True)
+    result["sqlite_web_and_worker"] = [p.as_dict() for p in paired]
+    result["sqlite_web_and_worker_summary"] = summary(paired)
+    result["sqlite_web_and_worker_outbox"] = outbox
+    short += short_phases("sqlite, web + worker", paired)
     bare = ceiling()
     result["bare_aiohttp"] = [p.as_dict() for p in bare]
     result["bare_aiohttp_summary"] = summary(bare)
