@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import signal
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -161,3 +163,56 @@ async def test_processes_on_one_file_take_turns_on_the_advisory_writer_lock(
         os.close(probe)
         await first.dispose()
         await second.dispose()
+
+
+HOLDER = """
+import asyncio, sys
+from sqlalchemy import text
+from storage.db import make_engine
+
+async def main() -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{sys.argv[1]}")
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO t VALUES (1)"))
+        print("holding", flush=True)
+        await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+async def test_a_process_killed_in_its_transaction_leaves_no_lock_behind(tmp_path: Path) -> None:
+    """kill -9 in the middle of a write: the kernel drops the advisory lock with the process,
+    SQLite rolls its write back, and the next process writes at once."""
+    path = tmp_path / "killed.db"
+    with sqlite3.connect(path) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.execute("CREATE TABLE t (x INTEGER)")
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        HOLDER,
+        str(path),
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    probe = os.open(f"{path}-writer", os.O_RDWR | os.O_CREAT)
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        assert holder.stdout is not None
+        assert await asyncio.wait_for(holder.stdout.readline(), 60) == b"holding\n"
+        assert _writer_lock_taken(probe)
+        holder.send_signal(signal.SIGKILL)
+        await holder.wait()
+        assert not _writer_lock_taken(probe)
+        async with session_factory(engine)() as s:
+            await s.execute(text("INSERT INTO t VALUES (2)"))
+            await s.commit()
+            values = list((await s.execute(text("SELECT x FROM t"))).scalars())
+        assert values == [2], "the killed process's write is gone, ours landed"
+    finally:
+        if holder.returncode is None:
+            holder.kill()
+            await holder.wait()
+        os.close(probe)
+        await engine.dispose()
