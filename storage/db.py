@@ -30,7 +30,7 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # One connection per process: SQLite has one writer at a time anyway, and waiting for
         # the pooled connection is an asyncio wait, where waiting on SQLite's lock is its busy
         # handler sleeping up to 100 ms at a time (that capped a web process at ~20 req/s).
-        # Other processes still meet the file lock and wait on busy_timeout.
+        # Other processes take turns with this one through the writer lock (InlineConnection).
         database = make_url(url).database or ":memory:"
 
         async def connect() -> aiosqlite.Connection:
@@ -103,11 +103,12 @@ class InlineConnection(aiosqlite.Connection):
 
     Processes on one file (the Procfile's web and worker, or two web processes) also take
     an advisory lock on `<database>-writer` (flock) for each transaction, from BEGIN until it
-    ends. A process that finds it taken waits for it on the thread and is woken the moment
-    it is released, where SQLite's busy handler would sleep 1 to 100 ms between tries: that
-    sleeping cost a web process beside a worker a p99 of 213 ms at 100 requests a second
-    (30 ms with the lock). SQLite's own lock still decides; a writer that does not take the
-    advisory lock (the sqlite3 shell) is waited for with busy_timeout, as before.
+    ends. A process that finds it taken waits for it on the thread, trying it every
+    millisecond, where SQLite's busy handler sleeps 1 to 100 ms between tries: that sleeping
+    cost a web process beside a worker a p99 of 169-381 ms at 100 requests a second (22-75 ms
+    with the lock). SQLite's own lock still decides; a writer that does not take the
+    advisory lock (the sqlite3 shell) is waited for with busy_timeout, as before. The kernel
+    drops the lock with its process, however that process ends.
     """
 
     def __init__(

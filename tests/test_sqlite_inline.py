@@ -1,6 +1,8 @@
 """SQLite statements run on the loop's thread; BEGIN waits for another process's write lock on
 aiosqlite's thread. While it waits the loop keeps serving, and a task cancelled while waiting
-leaves a connection that still works (sqlite3 is never used from two threads at once)."""
+leaves a connection that still works (sqlite3 is never used from two threads at once).
+Processes on one file take turns through an advisory writer lock held for each transaction,
+which no way of ending a transaction, or a process, leaves behind."""
 
 from __future__ import annotations
 
