@@ -361,14 +361,7 @@ def with_worker(database_url: str, folder: Path, label: str) -> tuple[list[Phase
     bench_server.prepare(env, company)
     with twilio_double(env) as api:
         env["TWILIO_API_BASE_URL"] = api
-        worker = subprocess.Popen(
-            [*bench_server.CALLOUT, "worker"],
-            env=env,
-            cwd=bench_server.ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        worker = bench_server.spawn([*bench_server.CALLOUT, "worker"], env)
         try:
             with servers(env, 1) as running:
                 ports = [port for port, _ in running]

@@ -91,13 +91,8 @@ def serve(port: int) -> None:
 @contextmanager
 def server(env: dict[str, str]) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     port = bench_server.free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.bench.bench_request", "serve", str(port)],
-        env=env,
-        cwd=bench_server.ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    proc = bench_server.spawn(
+        [sys.executable, "-m", "tests.bench.bench_request", "serve", str(port)], env
     )
     try:
         asyncio.run(bench_server.wait_healthy(port, proc))

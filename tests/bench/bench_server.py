@@ -65,6 +65,18 @@ def prepare(env: dict[str, str], company_file: Path) -> None:
     callout(env, "import", str(company_file))
 
 
+def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A quiet process of the project's, in a session of its own (stop() ends it)."""
+    return subprocess.Popen(
+        args,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
 @contextmanager
 def servers(env: dict[str, str], count: int = 1) -> Iterator[list[tuple[int, int]]]:
     """`count` × `callout serve --no-worker`; yields (port, pid) pairs, stops them after."""
@@ -72,13 +84,8 @@ def servers(env: dict[str, str], count: int = 1) -> Iterator[list[tuple[int, int
     try:
         for _ in range(count):
             port = free_port()
-            proc = subprocess.Popen(
-                [*CALLOUT, "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)],
-                env=env,
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
+            proc = spawn(
+                [*CALLOUT, "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)], env
             )
             procs.append((port, proc))
         for port, proc in procs:
