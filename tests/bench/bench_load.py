@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -149,7 +149,7 @@ async def _settle(ports: list[int], limit: float = 120) -> None:
             await asyncio.sleep(0.5)
 
 
-async def count_work_orders(database_url: str) -> int:
+async def _rows(database_url: str, sql: str) -> list[tuple[Any, ...]]:
     from sqlalchemy import text
 
     from storage.db import make_engine
@@ -157,9 +157,18 @@ async def count_work_orders(database_url: str) -> int:
     engine = make_engine(database_url)
     try:
         async with engine.connect() as conn:
-            return int((await conn.execute(text("SELECT count(*) FROM work_orders"))).scalar_one())
+            return [tuple(row) for row in await conn.execute(text(sql))]
     finally:
         await engine.dispose()
+
+
+async def count_work_orders(database_url: str) -> int:
+    return int((await _rows(database_url, "SELECT count(*) FROM work_orders"))[0][0])
+
+
+async def outbox_by_status(database_url: str) -> dict[str, int]:
+    rows = await _rows(database_url, "SELECT status, count(*) FROM outbox GROUP BY status")
+    return {str(status): int(n) for status, n in rows}
 
 
 async def without_autovacuum(database_url: str) -> bool:
@@ -298,13 +307,26 @@ def ceiling() -> list[Phase]:
 
 
 def against(
-    database_url: str, folder: Path, processes: int, label: str, *, analyzed: bool = False
+    database_url: str,
+    folder: Path,
+    processes: int,
+    label: str,
+    *,
+    analyzed: bool = False,
+    worker: bool = False,
 ) -> list[Phase]:
-    """`analyzed`: ANALYZE before each rate, standing in for the autovacuum the server lacks."""
+    """`analyzed`: ANALYZE before each rate, standing in for the autovacuum the server lacks.
+    `worker`: `callout worker` runs beside the web processes, as the Procfile has it, and
+    sends the outbox to the Twilio double; on SQLite the two take turns on the one writer."""
     env = environment(database_url, folder / "media")
     company = bench_company.write(folder / "company.yaml", CUSTOMERS)
     bench_server.prepare(env, company)
-    with servers(env, processes) as running:
+    with ExitStack() as stack:
+        if worker:
+            env["TWILIO_API_BASE_URL"] = stack.enter_context(twilio_double(env))
+            sender = bench_server.spawn([*bench_server.CALLOUT, "worker"], env)
+            stack.callback(bench_server.stop, sender)
+        running = stack.enter_context(servers(env, processes))
         ports = [port for port, _ in running]
 
         async def orders() -> int:
@@ -350,43 +372,6 @@ def twilio_double(env: dict[str, str]) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         bench_server.stop(proc)
-
-
-def with_worker(database_url: str, folder: Path, label: str) -> tuple[list[Phase], dict[str, int]]:
-    """One web process and `callout worker` on one database, as the Procfile runs them: the
-    worker claims the outbox and the timers while the web process writes, so the two take
-    turns on SQLite's one write lock. Also returns the outbox by status at the end."""
-    env = environment(database_url, folder / "media")
-    company = bench_company.write(folder / "company.yaml", CUSTOMERS)
-    bench_server.prepare(env, company)
-    with twilio_double(env) as api:
-        env["TWILIO_API_BASE_URL"] = api
-        worker = bench_server.spawn([*bench_server.CALLOUT, "worker"], env)
-        try:
-            with servers(env, 1) as running:
-                ports = [port for port, _ in running]
-
-                async def orders() -> int:
-                    return await count_work_orders(database_url)
-
-                phases = asyncio.run(climb(sms_request(ports), ports, label, orders))
-            return phases, asyncio.run(outbox_by_status(database_url))
-        finally:
-            bench_server.stop(worker)
-
-
-async def outbox_by_status(database_url: str) -> dict[str, int]:
-    from sqlalchemy import text
-
-    from storage.db import make_engine
-
-    engine = make_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            rows = await conn.execute(text("SELECT status, count(*) FROM outbox GROUP BY status"))
-            return {str(status): int(n) for status, n in rows}
-    finally:
-        await engine.dispose()
 
 
 def postgres_url() -> str | None:
@@ -446,7 +431,8 @@ def run() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="callout-load-worker-") as tmp:
         folder = Path(tmp)
         url = f"sqlite+aiosqlite:///{folder / 'load.db'}"
-        paired, outbox = with_worker(url, folder, "sqlite, web + worker")
+        paired = against(url, folder, 1, "sqlite, web + worker", worker=True)
+        outbox = asyncio.run(outbox_by_status(url))
     print(f"  sqlite, web + worker: the outbox at the end {outbox}", flush=True)
     result["sqlite_web_and_worker"] = [p.as_dict() for p in paired]
     result["sqlite_web_and_worker_summary"] = summary(paired)
