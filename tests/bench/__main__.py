@@ -49,6 +49,12 @@ def _request() -> dict[str, Any]:
     return bench_request.run()  # prints its lines as it goes
 
 
+def _instructions() -> dict[str, Any]:
+    from tests.bench import bench_instructions
+
+    return bench_instructions.run()
+
+
 def _load() -> dict[str, Any]:
     from tests.bench import bench_load
 
@@ -65,6 +71,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "choose": _choose,
     "intake": _intake,
     "request": _request,
+    "instructions": _instructions,
     "load": _load,
     "memory": _memory,
 }

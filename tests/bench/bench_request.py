@@ -89,13 +89,16 @@ def serve(port: int) -> None:
 
 
 @contextmanager
-def server(env: dict[str, str]) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+def server(
+    env: dict[str, str], *, under: tuple[str, ...] = (), start_limit: float = 60
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """The server (`serve`) on a free port; `under` runs it under a tool (valgrind)."""
     port = bench_server.free_port()
     proc = bench_server.spawn(
-        [sys.executable, "-m", "tests.bench.bench_request", "serve", str(port)], env
+        [*under, sys.executable, "-m", "tests.bench.bench_request", "serve", str(port)], env
     )
     try:
-        asyncio.run(bench_server.wait_healthy(port, proc))
+        asyncio.run(bench_server.wait_healthy(port, proc, start_limit))
         yield port, proc
     finally:
         bench_server.stop(proc)
@@ -116,6 +119,15 @@ def _ms(values: list[float]) -> float:
     return round(statistics.median(values) * 1000, 2) if values else 0.0
 
 
+async def send_sms(http: aiohttp.ClientSession, port: int, n: int, phones: list[str]) -> bool:
+    """The n-th signed SMS, a new problem from one of the customers: True when answered 2xx."""
+    form = sms_form(f"SM{n:032d}", phones[n % len(phones)], bench_company.new_problem_text(n))
+    url = f"http://127.0.0.1:{port}{SMS_PATH}"
+    async with http.post(url, data=form, headers={"X-Twilio-Signature": signature(form)}) as r:
+        await r.read()
+        return 200 <= r.status < 300
+
+
 async def _measure(port: int, database_url: str) -> dict[str, Any]:
     from tests.bench.bench_load import count_work_orders
 
@@ -125,13 +137,8 @@ async def _measure(port: int, database_url: str) -> dict[str, Any]:
 
     async def send(http: aiohttp.ClientSession, n: int, timed: bool) -> None:
         nonlocal failed
-        form = sms_form(f"SM{n:032d}", phones[n % len(phones)], bench_company.new_problem_text(n))
-        url = f"http://127.0.0.1:{port}{SMS_PATH}"
         started = time.perf_counter()
-        async with http.post(url, data=form, headers={"X-Twilio-Signature": signature(form)}) as r:
-            await r.read()
-            status = r.status
-        if not 200 <= status < 300:
+        if not await send_sms(http, port, n, phones):
             failed += 1
         elif timed:
             latencies.append((time.perf_counter() - started) * 1000)

@@ -1,0 +1,87 @@
+"""Benchmark: the instructions one SMS webhook costs the web process, counted by callgrind.
+
+CPU time on a shared machine moves by 10-15% from one run to the next, more than most
+changes worth making; an instruction count does not (the same code on the same input counts
+the same, whatever else the machine is doing). The request benchmark's server runs under
+`valgrind --tool=callgrind` with counting off; WARMUP signed SMS build its caches, then
+counting is switched on for REQUESTS more (each a new work order, as in the request
+benchmark) and the counts dumped. SQLite only: on PostgreSQL half the work is in the
+database server's processes, which this does not count. About 50 times slower than the
+plain server, so fewer requests than the request benchmark's. Skipped, saying so, where
+valgrind is not installed.
+
+    python -m tests.bench instructions     # prints, merges {"instructions": ...}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from tests.bench import bench_company, bench_request, bench_server
+
+WARMUP = 50
+REQUESTS = 100
+
+
+def _totals(dump: Path) -> int:
+    """The instruction count in one callgrind dump ("totals:" or "summary:" line)."""
+    for line in dump.read_text().splitlines():
+        if line.startswith(("totals:", "summary:")):
+            return int(line.split()[1])
+    raise ValueError(f"{dump}: no totals line")
+
+
+async def _send(port: int, numbers: range, phones: list[str]) -> int:
+    ok = 0
+    async with aiohttp.ClientSession() as http:
+        for n in numbers:
+            ok += await bench_request.send_sms(http, port, n, phones)
+    return ok
+
+
+def measure(folder: Path) -> dict[str, Any]:
+    url = f"sqlite+aiosqlite:///{folder / 'instructions.db'}"
+    env = bench_server.environment(url, folder / "media")
+    company = bench_company.write(folder / "company.yaml", bench_request.CUSTOMERS)
+    bench_server.prepare(env, company)
+    phones = [bench_company.customer_phone(i) for i in range(bench_request.CUSTOMERS)]
+    out = folder / "callgrind.out"
+    under = ("valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}")
+    with bench_request.server(env, under=under, start_limit=900) as (port, proc):
+        warmed = asyncio.run(_send(port, range(WARMUP), phones))
+        before = set(folder.glob("callgrind.out*"))
+        subprocess.run(["callgrind_control", "-i", "on", str(proc.pid)], check=True)
+        ok = asyncio.run(_send(port, range(WARMUP, WARMUP + REQUESTS), phones))
+        subprocess.run(["callgrind_control", "-d", str(proc.pid)], check=True)
+        dumps = sorted(set(folder.glob("callgrind.out*")) - before)
+    if warmed != WARMUP or ok != REQUESTS or len(dumps) != 1:
+        raise AssertionError(
+            f"instructions: {warmed}/{WARMUP} warm-up and {ok}/{REQUESTS} requests answered, "
+            f"{len(dumps)} dumps"
+        )
+    total = _totals(dumps[0])
+    return {
+        "requests": REQUESTS,
+        "warmup": WARMUP,
+        "instructions_per_request": total // REQUESTS,
+    }
+
+
+def run() -> dict[str, Any]:
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        print("instructions: valgrind not installed, skipped")
+        return {"skipped": "valgrind not installed"}
+    with tempfile.TemporaryDirectory(prefix="callout-instructions-") as tmp:
+        result = measure(Path(tmp))
+    print(
+        f"instructions: {result['instructions_per_request'] / 1e6:.2f} M a signed SMS in the "
+        f"web process on SQLite (callgrind, {REQUESTS} requests after {WARMUP})"
+    )
+    return result
