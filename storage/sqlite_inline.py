@@ -261,16 +261,15 @@ class InlineAdaptedConnection(AsyncAdapt_aiosqlite_connection):
     _connection: InlineConnection  # type: ignore[assignment]
 
     def commit(self) -> None:
-        if self._connection._connection is not None:
-            try:
-                self._connection.call(self._connection._conn.commit)
-            except Exception as error:
-                self._handle_exception(error)
+        self._end(sqlite3.Connection.commit)
 
     def rollback(self) -> None:
+        self._end(sqlite3.Connection.rollback)
+
+    def _end(self, how: Callable[[sqlite3.Connection], None]) -> None:
         if self._connection._connection is not None:
             try:
-                self._connection.call(self._connection._conn.rollback)
+                self._connection.call(how, self._connection._conn)
             except Exception as error:
                 self._handle_exception(error)
 
