@@ -76,6 +76,10 @@ def customer_phone(i: int) -> str:
     return f"+1512{3000000 + i:07d}"
 
 
+def customer_phones(count: int) -> list[str]:
+    return [customer_phone(i) for i in range(count)]
+
+
 def technician_phone(i: int) -> str:
     return f"+1512{4000000 + i:07d}"
 

@@ -42,16 +42,14 @@ async def _send(port: int, numbers: range, phones: list[str]) -> int:
     ok = 0
     async with aiohttp.ClientSession() as http:
         for n in numbers:
-            ok += await bench_request.send_sms(http, port, n, phones)
+            ok += 200 <= await bench_server.send_new_problem(http, port, n, phones) < 300
     return ok
 
 
 def measure(folder: Path) -> dict[str, Any]:
     url = f"sqlite+aiosqlite:///{folder / 'instructions.db'}"
-    env = bench_server.environment(url, folder / "media")
-    company = bench_company.write(folder / "company.yaml", bench_request.CUSTOMERS)
-    bench_server.prepare(env, company)
-    phones = [bench_company.customer_phone(i) for i in range(bench_request.CUSTOMERS)]
+    env = bench_request.prepared(url, folder)
+    phones = bench_company.customer_phones(bench_request.CUSTOMERS)
     out = folder / "callgrind.out"
     under = ("valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}")
     with bench_request.server(env, under=under, start_limit=900) as (port, proc):

@@ -38,10 +38,9 @@ from tests.bench import bench_company, bench_server
 from tests.bench.bench_server import (
     ACCOUNT_SID,
     AUTH_TOKEN,
-    SMS_PATH,
     environment,
+    send_new_problem,
     servers,
-    signature,
     sms_form,
 )
 
@@ -213,15 +212,10 @@ def check_new_work_orders(label: str, ok: int, new: int | None) -> list[str]:
 def sms_request(ports: list[int]) -> Request:
     """A new problem from customer n, to the servers in turn. 970 customers and 8 skills:
     a customer's texts go round the skills, not the same one each time."""
-    phones = [bench_company.customer_phone(i) for i in range(CUSTOMERS)]
+    phones = bench_company.customer_phones(CUSTOMERS)
 
     async def send(http: aiohttp.ClientSession, n: int) -> int:
-        text = bench_company.new_problem_text(n)
-        form = sms_form(f"SM{n:032d}", phones[n % len(phones)], text)
-        url = f"http://127.0.0.1:{ports[n % len(ports)]}{SMS_PATH}"
-        async with http.post(url, data=form, headers={"X-Twilio-Signature": signature(form)}) as r:
-            await r.read()
-            return r.status
+        return await send_new_problem(http, ports[n % len(ports)], n, phones)
 
     return send
 

@@ -35,7 +35,7 @@ from typing import Any
 import aiohttp
 
 from tests.bench import bench_company, bench_server
-from tests.bench.bench_server import SMS_PATH, environment, signature, sms_form
+from tests.bench.bench_server import SMS_PATH, environment, send_new_problem
 from tests.history import History, add_history
 
 REQUESTS = 500
@@ -119,26 +119,17 @@ def _ms(values: list[float]) -> float:
     return round(statistics.median(values) * 1000, 2) if values else 0.0
 
 
-async def send_sms(http: aiohttp.ClientSession, port: int, n: int, phones: list[str]) -> bool:
-    """The n-th signed SMS, a new problem from one of the customers: True when answered 2xx."""
-    form = sms_form(f"SM{n:032d}", phones[n % len(phones)], bench_company.new_problem_text(n))
-    url = f"http://127.0.0.1:{port}{SMS_PATH}"
-    async with http.post(url, data=form, headers={"X-Twilio-Signature": signature(form)}) as r:
-        await r.read()
-        return 200 <= r.status < 300
-
-
 async def _measure(port: int, database_url: str) -> dict[str, Any]:
     from tests.bench.bench_load import count_work_orders
 
-    phones = [bench_company.customer_phone(i) for i in range(CUSTOMERS)]
+    phones = bench_company.customer_phones(CUSTOMERS)
     latencies: list[float] = []
     failed = 0
 
     async def send(http: aiohttp.ClientSession, n: int, timed: bool) -> None:
         nonlocal failed
         started = time.perf_counter()
-        if not await send_sms(http, port, n, phones):
+        if not 200 <= await send_new_problem(http, port, n, phones) < 300:
             failed += 1
         elif timed:
             latencies.append((time.perf_counter() - started) * 1000)
@@ -173,12 +164,18 @@ async def _measure(port: int, database_url: str) -> dict[str, Any]:
     }
 
 
+def prepared(database_url: str, folder: Path) -> dict[str, str]:
+    """The server's environment, with the database migrated and the company (CUSTOMERS)
+    imported."""
+    env = environment(database_url, folder / "media")
+    bench_server.prepare(env, bench_company.write(folder / "company.yaml", CUSTOMERS))
+    return env
+
+
 def measure(database_url: str, folder: Path, *, history: bool = False) -> dict[str, Any]:
     """With `history`, a year of finished work is in the database before the first request
     (HISTORY): the figure should not move."""
-    env = environment(database_url, folder / "media")
-    company = bench_company.write(folder / "company.yaml", CUSTOMERS)
-    bench_server.prepare(env, company)
+    env = prepared(database_url, folder)
     if history:
         asyncio.run(_add_history(database_url))
     with server(env) as (port, _):

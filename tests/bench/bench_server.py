@@ -15,6 +15,7 @@ from pathlib import Path
 
 import aiohttp
 
+from tests.bench import bench_company
 from tests.doubles.twilio_forms import sign
 
 CALLOUT = [sys.executable, "-c", "import sys; from webhooks.cli import main; sys.exit(main())"]
@@ -146,3 +147,14 @@ def sms_form(sid: str, from_: str, body: str) -> dict[str, str]:
 
 def signature(form: dict[str, str]) -> str:
     return sign(PUBLIC + SMS_PATH, form, AUTH_TOKEN)
+
+
+async def send_new_problem(
+    http: aiohttp.ClientSession, port: int, n: int, phones: list[str]
+) -> int:
+    """The n-th signed SMS (a new problem, from one of `phones` in turn); the status."""
+    form = sms_form(f"SM{n:032d}", phones[n % len(phones)], bench_company.new_problem_text(n))
+    url = f"http://127.0.0.1:{port}{SMS_PATH}"
+    async with http.post(url, data=form, headers={"X-Twilio-Signature": signature(form)}) as r:
+        await r.read()
+        return r.status
