@@ -61,6 +61,12 @@ def _load() -> dict[str, Any]:
     return bench_load.run()  # prints its table as it goes
 
 
+def _simulate() -> dict[str, Any]:
+    from tests.bench import bench_simulate
+
+    return bench_simulate.run()
+
+
 def _memory() -> dict[str, Any]:
     from tests.bench import bench_memory
 
@@ -74,6 +80,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "instructions": _instructions,
     "load": _load,
     "memory": _memory,
+    "simulate": _simulate,
 }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -119,12 +120,18 @@ async def compute_kpis(
             auto += 1
     visits: list[Visit] = []
     response: list[float] = []
-    sla_due = sla_met = 0
+    sla_due = sla_met = unqualified = 0
+    needs = _certifications_needed(company)
     for wo in orders:
         arrivals = moves(wo.id, "on_site")
-        arrived = _aware(arrivals[0].at) if arrivals else None
-        if arrived is not None:
-            response.append((arrived - _aware(wo.created_at)).total_seconds() / 60)
+        first = _aware(arrivals[0].at) if arrivals else None
+        # The contract is met by someone who may do the work: an arrival without a
+        # certification the job requires (valid that day) starts nothing.
+        may = [a for a in arrivals if _qualified(company, _technician(a), needs(wo), day)]
+        unqualified += len(arrivals) - len(may)
+        arrived = _aware(may[0].at) if may else None
+        if first is not None:
+            response.append((first - _aware(wo.created_at)).total_seconds() / 60)
             site = sites.get(wo.site_id or "")
             point = (
                 Point(site.lat, site.lon)
@@ -132,10 +139,9 @@ async def compute_kpis(
                 else None
             )
             for a in arrivals:
-                tech = a.actor.split(":", 1)[1] if a.actor.startswith("technician:") else ""
-                visits.append(Visit(tech, wo.seq, _aware(a.at), point))
+                visits.append(Visit(_technician(a), wo.seq, _aware(a.at), point))
         due = _aware(wo.sla_due_at) if wo.sla_due_at is not None else None
-        if due is not None and (due <= end or arrived is not None):
+        if due is not None and (due <= end or first is not None):
             sla_due += 1
             sla_met += arrived is not None and arrived <= due
     km, minutes = _driving(company, visits, speed_kmh)
@@ -155,6 +161,7 @@ async def compute_kpis(
         "flagged_pct": percent(len(flagged), len(orders)),
         "flag_reasons": dict(sorted(reasons.items())),
         "sla_met_pct": percent(sla_met, sla_due),
+        "unqualified_arrivals": unqualified,
         "mean_response_minutes": round(statistics.fmean(response), 1) if response else 0.0,
         "p90_response_minutes": p90(response),
         "drive_km_total": round(km, 1),
@@ -171,6 +178,32 @@ async def compute_kpis(
         "unserved": len(unserved),
         "unserved_why": unserved,
     }
+
+
+def _technician(arrival: TimelineRow) -> str:
+    actor = arrival.actor
+    return actor.split(":", 1)[1] if actor.startswith("technician:") else ""
+
+
+def _certifications_needed(company: Company) -> Callable[[WorkOrderRow], frozenset[str]]:
+    """The certifications a work order's trade and equipment require (company file)."""
+    equipment = {e.id: e for c in company.customers for site in c.sites for e in site.equipment}
+
+    def needs(wo: WorkOrderRow) -> frozenset[str]:
+        skill = company.skill(wo.skill_id) if wo.skill_id else None
+        kit = equipment.get(wo.equipment_id) if wo.equipment_id else None
+        found = (r.requires.certifications for r in (skill, kit) if r is not None)
+        return frozenset(c for certs in found for c in certs)
+
+    return needs
+
+
+def _qualified(company: Company, tech_id: str, needed: frozenset[str], day: date) -> bool:
+    tech = next((t for t in company.technicians if t.id == tech_id), None)
+    if tech is None:
+        return not needed
+    held = {g.id for g in tech.certifications if g.valid_on(day)}
+    return needed <= held
 
 
 def _reason(text: str) -> str:

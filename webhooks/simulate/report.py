@@ -17,6 +17,7 @@ ROWS = (
     ("auto_assigned_pct", "auto-assigned %"),
     ("flagged_pct", "flagged %"),
     ("sla_met_pct", "SLA met %"),
+    ("unqualified_arrivals", "unqualified arrivals"),
     ("mean_response_minutes", "mean response min"),
     ("p90_response_minutes", "p90 response min"),
     ("drive_km_total", "drive km"),
