@@ -27,6 +27,18 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
+def arrivals_in(db: sqlite3.Connection) -> dict[int, list[tuple[datetime, str]]]:
+    """Each work order's arrivals on site, in order: when, and which technician."""
+    arrivals: dict[int, list[tuple[datetime, str]]] = {}
+    for wo_id, when, actor, data in db.execute(
+        "SELECT work_order_id, at, actor, data FROM timeline_events "
+        "WHERE kind = 'status' ORDER BY id"
+    ):
+        if json.loads(data).get("to") == "on_site":
+            arrivals.setdefault(wo_id, []).append((at(when), actor.split(":")[1]))
+    return arrivals
+
+
 def recount_sla(db_path: Path, day: date, end: datetime) -> SlaCount:
     db = sqlite3.connect(db_path)
     try:
@@ -46,13 +58,7 @@ def recount_sla(db_path: Path, day: date, end: datetime) -> SlaCount:
             eid: set(json.loads(req)["certifications"])
             for eid, req in db.execute("SELECT id, requires FROM equipment")
         }
-        arrivals: dict[int, list[tuple[datetime, str]]] = {}
-        for wo_id, when, actor, data in db.execute(
-            "SELECT work_order_id, at, actor, data FROM timeline_events "
-            "WHERE kind = 'status' ORDER BY id"
-        ):
-            if json.loads(data).get("to") == "on_site":
-                arrivals.setdefault(wo_id, []).append((at(when), actor.split(":")[1]))
+        arrivals = arrivals_in(db)
         due = met = unqualified = 0
         for wo_id, sla_due, skill, kit in db.execute(
             "SELECT id, sla_due_at, skill_id, equipment_id FROM work_orders"

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from storage.company_file import load_company_file
+from tests.sim_recount import arrivals_in, recount_sla
 from tests.sim_recount import at as _at
-from tests.sim_recount import recount_sla
 from webhooks.simulate import Simulated, simulate
 from webhooks.simulate.run import day_span
 from webhooks.simulate.scenario import load_scenario
@@ -87,13 +87,7 @@ def test_kpis_match_an_independent_count_from_the_database(day: Day) -> None:
         orders = db.execute(
             "SELECT id, created_at, sla_due_at, site_id FROM work_orders ORDER BY seq"
         ).fetchall()
-        arrivals: dict[int, list[tuple[datetime, str]]] = {}
-        for wo_id, at, actor, data in db.execute(
-            "SELECT work_order_id, at, actor, data FROM timeline_events "
-            "WHERE kind = 'status' ORDER BY id"
-        ):
-            if json.loads(data).get("to") == "on_site":
-                arrivals.setdefault(wo_id, []).append((_at(at), actor.split(":")[1]))
+        arrivals = arrivals_in(db)
         declined = db.execute("SELECT count(*) FROM offers WHERE status = 'declined'").fetchone()
         sites = {sid: (lat, lon) for sid, lat, lon in db.execute("SELECT id, lat, lon FROM sites")}
         work = db.execute(
