@@ -65,18 +65,23 @@ def table(policies: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 def progress_bar(label: str, zone: ZoneInfo, out: TextIO = sys.stderr, width: int = 30) -> Progress:
-    """A text bar redrawn in place, only when the percentage changes."""
+    """A text bar redrawn in place, only when the percentage changes. Into a file or a CI log
+    (not a terminal) it writes a whole line every tenth instead of a hundred redraws."""
     shown = [-1]
+    step = 1 if out.isatty() else 10
 
     def draw(fraction: float, at: datetime) -> None:
-        pct = int(max(0.0, min(1.0, fraction)) * 100)
+        pct = int(max(0.0, min(1.0, fraction)) * 100) // step * step
         if pct == shown[0]:
             return
         shown[0] = pct
         filled = pct * width // 100
         bar = "#" * filled + "-" * (width - filled)
-        end = "\n" if pct == 100 else ""
-        out.write(f"\r{label:<10} [{bar}] {pct:3d}% {at.astimezone(zone):%H:%M}{end}")
+        line = f"{label:<10} [{bar}] {pct:3d}% {at.astimezone(zone):%H:%M}"
+        if step == 1:
+            out.write(f"\r{line}" + ("\n" if pct == 100 else ""))
+        else:
+            out.write(f"{line}\n")
         out.flush()
 
     return draw
