@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from datetime import timedelta
 from types import TracebackType
@@ -23,6 +24,10 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.delivery.render import render_telegram
 from bot.delivery.result import Refused, RetryLater, SendResult, Sent
 from bot.messages import Outgoing
+
+# PTB 22 reports durations (a 429's retry_after) as timedelta once opted in, and warns on
+# every 429 until then, its own constructor included; we read either. An explicit setting wins.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 CAPTION_LIMIT = 1024
