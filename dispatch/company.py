@@ -190,6 +190,10 @@ class Technician:
     def on_leave(self, day: date) -> bool:
         return any(item.covers(day) for item in self.leave)
 
+    def certifications_on(self, day: date) -> frozenset[str]:
+        """The certifications held and not expired on `day`."""
+        return frozenset(g.id for g in self.certifications if g.valid_on(day))
+
 
 @dataclass(frozen=True, slots=True)
 class Dispatcher:
@@ -267,6 +271,16 @@ class Company:
 
     def skill(self, skill_id: str) -> Skill | None:
         return next((s for s in self.skills if s.id == skill_id), None)
+
+    def requirements(
+        self, skill_id: str | None, equipment: Equipment | None
+    ) -> tuple[Requirements, ...]:
+        """What the kind of work (`Skill.requires`) and the equipment demand of a technician."""
+        skill = self.skill(skill_id) if skill_id else None
+        found = [skill.requires] if skill is not None else []
+        if equipment is not None:
+            found.append(equipment.requires)
+        return tuple(found)
 
     def territory_of_zip(self, zip_code: str) -> Territory | None:
         return next((t for t in self.territories if zip_code in t.zips), None)

@@ -55,7 +55,7 @@ def worker_from_technician(
         end=home,
         shift=shift,
         skills=dict(tech.skills),
-        certifications=frozenset(g.id for g in tech.certifications if g.valid_on(day)),
+        certifications=tech.certifications_on(day),
         tools=frozenset(tech.tools),
         stock=dict(tech.van_stock),
         territories=frozenset(tech.territories),
@@ -114,10 +114,7 @@ def job_requirements(
     """Skill level, certifications and tools from `Skill.requires` and `Equipment.requires`;
     territory from the site's ZIP; exclusions, preferences, VIP and contract from the
     customer."""
-    skill = company.skill(skill_id)
-    needs = [skill.requires] if skill is not None else []
-    if equipment is not None:
-        needs.append(equipment.requires)
+    needs = company.requirements(skill_id, equipment)
     territory = None
     if site is not None and site.zip is not None:
         found = company.territory_of_zip(site.zip)

@@ -122,12 +122,14 @@ async def compute_kpis(
     response: list[float] = []
     sla_due = sla_met = unqualified = 0
     needs = _certifications_needed(company)
+    held = {t.id: t.certifications_on(day) for t in company.technicians}
     for wo in orders:
         arrivals = moves(wo.id, "on_site")
         first = _aware(arrivals[0].at) if arrivals else None
         # The contract is met by someone who may do the work: an arrival without a
         # certification the job requires (valid that day) starts nothing.
-        may = [a for a in arrivals if _qualified(company, _technician(a), needs(wo), day)]
+        needed = needs(wo)
+        may = [a for a in arrivals if needed <= held.get(_technician(a), frozenset())]
         unqualified += len(arrivals) - len(may)
         arrived = _aware(may[0].at) if may else None
         if first is not None:
@@ -190,20 +192,11 @@ def _certifications_needed(company: Company) -> Callable[[WorkOrderRow], frozens
     equipment = {e.id: e for c in company.customers for site in c.sites for e in site.equipment}
 
     def needs(wo: WorkOrderRow) -> frozenset[str]:
-        skill = company.skill(wo.skill_id) if wo.skill_id else None
         kit = equipment.get(wo.equipment_id) if wo.equipment_id else None
-        found = (r.requires.certifications for r in (skill, kit) if r is not None)
-        return frozenset(c for certs in found for c in certs)
+        demands = company.requirements(wo.skill_id, kit)
+        return frozenset(c for r in demands for c in r.certifications)
 
     return needs
-
-
-def _qualified(company: Company, tech_id: str, needed: frozenset[str], day: date) -> bool:
-    tech = next((t for t in company.technicians if t.id == tech_id), None)
-    if tech is None:
-        return not needed
-    held = {g.id for g in tech.certifications if g.valid_on(day)}
-    return needed <= held
 
 
 def _reason(text: str) -> str:
