@@ -67,6 +67,12 @@ def _simulate() -> dict[str, Any]:
     return bench_simulate.run()
 
 
+def _floor() -> dict[str, Any]:
+    from tests.bench import bench_floor
+
+    return bench_floor.run()  # prints its lines as it goes
+
+
 def _memory() -> dict[str, Any]:
     from tests.bench import bench_memory
 
@@ -80,6 +86,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "instructions": _instructions,
     "load": _load,
     "memory": _memory,
+    "floor": _floor,
     "simulate": _simulate,
 }
 
