@@ -122,7 +122,8 @@ def measure(
         pool.map(_settle, range(processes), chunksize=1)
         started = time.monotonic()
         until = started + seconds
-        done = pool.map(_process, [(url, f"p{i}", statements, until) for i in range(processes)])
+        lanes = [(url, f"p{i}", statements, until) for i in range(processes)]
+        done = pool.map(_process, lanes, chunksize=1)
         seconds = time.monotonic() - started
     requests = sum(n for n, _ in done)
     cpu = sum(c for _, c in done)
