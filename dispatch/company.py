@@ -272,6 +272,10 @@ class Company:
     def skill(self, skill_id: str) -> Skill | None:
         return next((s for s in self.skills if s.id == skill_id), None)
 
+    def equipment_by_id(self) -> dict[str, Equipment]:
+        """Every customer site's equipment, by id."""
+        return {e.id: e for c in self.customers for s in c.sites for e in s.equipment}
+
     def requirements(
         self, skill_id: str | None, equipment: Equipment | None
     ) -> tuple[Requirements, ...]:

@@ -233,7 +233,7 @@ def _lookups(company: Company) -> _Lookups:
         zone=ZoneInfo(company.settings.timezone),
         customers=customers,
         sites=sites,
-        equipment={e.id: e for s in sites.values() for e in s.equipment},
+        equipment=company.equipment_by_id(),
         jobs={},
         workers={},
         travel=GreatCircleTravel(

@@ -23,7 +23,7 @@ async def open_due_pm(
     company = await uow.company.load()
     zone = ZoneInfo(company.settings.timezone)
     today = clock.now().astimezone(zone).date()
-    equipment = {e.id: e for c in company.customers for s in c.sites for e in s.equipment}
+    equipment = company.equipment_by_id()
     due = due_preventive_maintenance(company, today, await uow.work_orders.open_pm_equipment())
     opened: list[int] = []
     events: list[Event] = []

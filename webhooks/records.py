@@ -27,7 +27,7 @@ class Directory:
         self.zone = ZoneInfo(c.settings.timezone)
         self.customers = {x.id: x for x in c.customers}
         self.sites = {s.id: s for x in c.customers for s in x.sites}
-        self.equipment = {e.id: e for s in self.sites.values() for e in s.equipment}
+        self.equipment = c.equipment_by_id()
         self.technicians = {t.id: t for t in c.technicians}
 
     def iso(self, value: datetime | None) -> str | None:

@@ -189,7 +189,7 @@ def _technician(arrival: TimelineRow) -> str:
 
 def _certifications_needed(company: Company) -> Callable[[WorkOrderRow], frozenset[str]]:
     """The certifications a work order's trade and equipment require (company file)."""
-    equipment = {e.id: e for c in company.customers for site in c.sites for e in site.equipment}
+    equipment = company.equipment_by_id()
 
     def needs(wo: WorkOrderRow) -> frozenset[str]:
         kit = equipment.get(wo.equipment_id) if wo.equipment_id else None
