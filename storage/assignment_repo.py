@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Result, Row, Select, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Row, Select, and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.offers import Offer
@@ -75,7 +75,7 @@ class AssignmentRepository:
 
     @staticmethod
     def _day(
-        rows: Result[Any], make: Callable[[Row[Any]], WorkOrder]
+        rows: Iterable[Any], make: Callable[[Row[Any]], WorkOrder]
     ) -> tuple[list[Booking], dict[str, int]]:
         bookings: list[Booking] = []
         done: Counter[str] = Counter()
@@ -95,7 +95,7 @@ class AssignmentRepository:
         self, tech_id: str, day_start: datetime, day_end: datetime
     ) -> tuple[list[Booking], int]:
         """day() for one technician: their bookings and how many jobs they did that day."""
-        rows = await self.session.execute(
+        rows = await (await connection(self.session)).execute(
             _DAY_OF, {"start": day_start, "end": day_end, "tech": tech_id}
         )
         bookings, done = self._day(rows, _for_planning)
@@ -215,18 +215,17 @@ class AssignmentRepository:
     ) -> Offer:
         wo_id = await self.work_orders.row_id(seq)
         assert wo_id is not None
-        row = t.OfferRow(
-            work_order_id=wo_id,
-            technician_id=tech_id,
-            status="live",
-            created_at=now,
-            expires_at=expires_at,
-            failover_at=failover_at,
-        )
-        self.session.add(row)
-        await self.session.flush()
+        values = {
+            "work_order_id": wo_id,
+            "technician_id": tech_id,
+            "status": "live",
+            "created_at": now,
+            "expires_at": expires_at,
+            "failover_at": failover_at,
+        }
+        offer_id = await (await connection(self.session)).scalar(_INSERT_OFFER, values)
         self._offered.add(seq)
-        return _offer(row, seq)
+        return Offer(int(offer_id), seq, tech_id, "live", now, expires_at)
 
     async def live_offer(self, seq: int) -> Offer | None:
         row = (
@@ -353,6 +352,7 @@ class AssignmentRepository:
 _DONE_SET = frozenset(DONE)
 _STATUS = {s.value: s for s in Status}
 _INSERT_DECISION = insert(t.Base.metadata.tables["decisions"])
+_INSERT_OFFER = insert(t.OfferRow).returning(t.OfferRow.id)
 _W = t.WorkOrderRow
 _IN_DAY = (_W.planned_start.is_(None)) | (
     (_W.planned_start >= bindparam("start")) & (_W.planned_start < bindparam("end"))

@@ -2,28 +2,277 @@
 
 The hot paths run statements built once at import (Core inserts, updates and selects of
 columns). Sent through `AsyncSession.execute`, each also pays for the ORM's execution
-machinery (about 30 µs of 75 for a small select on SQLite); sent on the connection the
-session holds for its transaction, it does not. Same connection, same transaction: the
-ORM's own writes are flushed explicitly by the repositories before anything reads them.
+machinery; sent on the connection the session holds for its transaction, it does not. Same
+connection, same transaction: the ORM's own writes are flushed explicitly by the
+repositories before anything reads them.
+
+On SQLite a statement built once is also compiled once (`Prepared`): its SQL, where each
+parameter comes from, the types' bind and result processors. It then goes straight to the
+sqlite3 connection the transaction holds (inline on the loop's thread, as every statement
+there does: `storage.sqlite_inline`). Through SQLAlchemy's `AsyncConnection.execute` a small
+select cost about 70 µs of CPU, most of it the execution context and the result object built
+around the statement; this way about 10. A statement it cannot prepare (one whose IN list
+comes with the parameters, an insert relying on a Python-side column default) goes through
+SQLAlchemy as before, and so does everything on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import sqlite3
+from collections import namedtuple
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import exc
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from storage.sqlite_inline import InlineConnection
 
 _KEY = "callout.connection"  # Session.info: (transaction, its connection)
+Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
 
-async def connection(session: AsyncSession) -> AsyncConnection:
+class Rows:
+    """A statement's rows (all fetched) and its row count: the part of SQLAlchemy's Result
+    the repositories use, the same whichever way the statement went."""
+
+    __slots__ = ("_rows", "rowcount")
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+    def all(self) -> list[Any]:
+        return self._rows
+
+    def first(self) -> Any | None:
+        return self._rows[0] if self._rows else None
+
+    def one(self) -> Any:
+        if len(self._rows) != 1:
+            raise (exc.NoResultFound if not self._rows else exc.MultipleResultsFound)(
+                f"expected one row, got {len(self._rows)}"
+            )
+        return self._rows[0]
+
+    def scalar(self) -> Any:
+        return self._rows[0][0] if self._rows else None
+
+    def scalar_one(self) -> Any:
+        return self.one()[0]
+
+    def scalar_one_or_none(self) -> Any:
+        if len(self._rows) > 1:
+            raise exc.MultipleResultsFound(f"expected at most one row, got {len(self._rows)}")
+        return self.scalar()
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A statement compiled once for a dialect with a given set of parameter names."""
+
+    statement: ClauseElement  # kept so that its id() is not reused while cached
+    sql: str
+    # Per placeholder, in order: the parameter's name (None: a value the statement holds,
+    # `fixed`) and its bind processor.
+    names: tuple[str | None, ...]
+    fixed: tuple[Any, ...]
+    binds: tuple[Callable[[Any], Any] | None, ...]
+    row: Callable[[Sequence[Any]], Any] | None  # None: the statement returns no rows
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, processor)
+
+    def args(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        out = []
+        for name, value, bind in zip(self.names, self.fixed, self.binds, strict=True):
+            if name is not None:
+                value = params[name]
+            out.append(value if bind is None or value is None else bind(value))
+        return tuple(out)
+
+    def rows(self, raw: list[Any]) -> list[Any]:
+        make = self.row
+        if make is None:
+            return []
+        if not self.results:
+            return [make(r) for r in raw]
+        out = []
+        for r in raw:
+            values = list(r)
+            for i, process in self.results:
+                values[i] = process(values[i])
+            out.append(make(values))
+        return out
+
+
+_PREPARED: dict[tuple[int, str, tuple[str, ...]], Prepared | None] = {}
+_MAX_PREPARED = 2000  # statements built per call would fill it: cleared when it does
+
+
+def prepare(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]) -> Prepared | None:
+    """The statement compiled for `dialect` and parameters `keys`, or None when it needs
+    SQLAlchemy's execution at run time. Cached by the statement's identity: meant for
+    statements built once at import."""
+    key = (id(statement), dialect.name, keys)
+    if key in _PREPARED:
+        found = _PREPARED[key]
+        if found is None or found.statement is statement:
+            return found
+    if len(_PREPARED) >= _MAX_PREPARED:
+        _PREPARED.clear()
+    made = _compile(statement, dialect, keys)
+    _PREPARED[key] = made
+    return made
+
+
+def _compile(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]) -> Prepared | None:
+    plain = statement.compile(dialect=dialect, column_keys=list(keys))
+    assert isinstance(plain, SQLCompiler)
+    if plain.update_prefetch or plain.literal_execute_params:
+        return None  # Python-side onupdate, or values rendered into the SQL at run time
+    defaulted: dict[str, Any] = {}  # an insert's columns left out: their scalar defaults
+    for column in plain.insert_prefetch:
+        default = column.default
+        if default is None or not default.is_scalar:
+            return None  # a default computed at run time
+        defaulted[column.key] = default.arg  # type: ignore[attr-defined]
+    if any(b.expanding and (b.key in keys or b.value is None) for b in plain.binds.values()):
+        return None  # an IN list given with the parameters: its SQL differs each time
+    compiled: SQLCompiler = plain
+    if any(b.expanding for b in plain.binds.values()):
+        # An IN list the statement holds: rendered as one placeholder a value. The
+        # compiler wants a value for every parameter then; the ones given at run time
+        # stay placeholders whatever it is given here.
+        source = statement.params(dict.fromkeys(keys)) if keys else statement
+        expanded_compile = source.compile(
+            dialect=dialect, column_keys=list(keys), compile_kwargs={"render_postcompile": True}
+        )
+        assert isinstance(expanded_compile, SQLCompiler)
+        compiled = expanded_compile
+    if compiled.positiontup is None:
+        return None
+    processors = cast(dict[str, Callable[[Any], Any]], compiled._bind_processors)
+    names: list[str | None] = []
+    fixed: list[Any] = []
+    given = set(keys)
+    expanded = compiled._post_compile_expanded_state
+    if expanded is not None:
+        defaults = dict(expanded.parameters)
+        processors = {**processors, **cast(dict[str, Any], expanded.processors)}
+    else:
+        defaults = dict(compiled.construct_params(_check=False))
+    for name in compiled.positiontup:
+        bind = compiled.binds.get(name)
+        param = bind.key if bind is not None else name
+        if param in given:
+            names.append(param)
+            fixed.append(None)
+        else:
+            names.append(None)
+            fixed.append(defaulted[name] if name in defaulted else defaults.get(name))
+    binds = tuple(processors.get(name) for name in compiled.positiontup)
+    # A fixed value is processed once, here.
+    fixed_done = tuple(
+        v if n is not None or b is None or v is None else b(v)
+        for n, v, b in zip(names, fixed, binds, strict=True)
+    )
+    binds = tuple(b if n is not None else None for n, b in zip(names, binds, strict=True))
+    row = None
+    results: list[tuple[int, Callable[[Any], Any]]] = []
+    columns = compiled._result_columns
+    if columns:
+        row = namedtuple("Row", [c.keyname for c in columns], rename=True)._make  # type: ignore[attr-defined]
+        for i, c in enumerate(columns):
+            process = c.type._cached_result_processor(dialect, None)
+            if process is not None:
+                results.append((i, process))
+    return Prepared(
+        statement, compiled.string, tuple(names), fixed_done, binds, row, tuple(results)
+    )
+
+
+class Connection:
+    """The transaction's connection, with statements built once sent the short way where the
+    database allows (SQLite); see the module's docstring."""
+
+    __slots__ = ("_inline", "conn", "dialect")
+
+    def __init__(self, conn: AsyncConnection, inline: InlineConnection | None) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect
+        self._inline = inline
+
+    async def execute(self, statement: ClauseElement, params: Params = None) -> Rows:
+        many = isinstance(params, Sequence)
+        if self._inline is not None:
+            first = params[0] if isinstance(params, Sequence) else params
+            keys = tuple(first) if first else ()
+            prepared = prepare(statement, self.dialect, keys)
+            if prepared is not None:
+                return await self._run(prepared, params or {}, many=many)
+        result = await self.conn.execute(cast(Executable, statement), params)
+        return Rows(list(result.all()) if result.returns_rows else [], result.rowcount)
+
+    async def scalar(self, statement: ClauseElement, params: Params = None) -> Any:
+        return (await self.execute(statement, params)).scalar()
+
+    async def _run(
+        self,
+        prepared: Prepared,
+        params: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        *,
+        many: bool,
+    ) -> Rows:
+        inline = self._inline
+        assert inline is not None
+        if isinstance(params, Sequence):
+            args: Any = [prepared.args(p) for p in params]
+        else:
+            args = prepared.args(params)
+        sync = self.conn.sync_connection
+        if sync is not None and (sync._has_events or sync.engine._has_events):
+            sync.dispatch.before_cursor_execute(sync, None, prepared.sql, args, None, many)
+        try:
+            raw, count = await inline._execute(_run_sqlite, inline._conn, prepared.sql, args, many)
+        except sqlite3.Error as err:
+            raise exc.DBAPIError.instance(
+                prepared.sql, args, err, sqlite3.Error, dialect=self.dialect
+            ) from err
+        return Rows(prepared.rows(raw), count)
+
+
+def _run_sqlite(conn: sqlite3.Connection, sql: str, args: Any, many: bool) -> tuple[list[Any], int]:
+    cursor = conn.executemany(sql, args) if many else conn.execute(sql, args)
+    try:
+        rows = cursor.fetchall() if cursor.description else []
+        return rows, cursor.rowcount
+    finally:
+        cursor.close()
+
+
+async def connection(session: AsyncSession) -> Connection:
     """The connection of the session's current transaction (begun here if need be)."""
     sync = session.sync_session
     held = sync.info.get(_KEY)
     if held is not None and held[0] is sync.get_transaction() and held[0] is not None:
-        conn: AsyncConnection = held[1]
+        conn: Connection = held[1]
         return conn
-    conn = await session.connection()
-    sync.info[_KEY] = (sync.get_transaction(), conn)
-    return conn
+    raw = await session.connection()
+    inline = None
+    if raw.dialect.name == "sqlite":
+        driver = (await raw.get_raw_connection()).driver_connection
+        if isinstance(driver, InlineConnection):
+            inline = driver
+    made = Connection(raw, inline)
+    sync.info[_KEY] = (sync.get_transaction(), made)
+    return made
 
 
 def database_key(session: AsyncSession) -> str:

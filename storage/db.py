@@ -94,7 +94,22 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    """BEGIN IMMEDIATE, straight to the driver like the statements built once
+    (storage.core): through `exec_driver_sql` it was a whole execution context, twice a
+    request. Listeners still see it."""
+    driver = conn.connection.driver_connection
+    if not isinstance(driver, InlineConnection):
+        conn.exec_driver_sql(BEGIN)
+        return
+    if conn._has_events or conn.engine._has_events:
+        conn.dispatch.before_cursor_execute(conn, None, BEGIN, (), None, False)
+    try:
+        driver.call(driver._conn.execute, BEGIN)
+    except sqlite3.Error as err:
+        raise exc.DBAPIError.instance(BEGIN, (), err, sqlite3.Error, dialect=conn.dialect) from err
+
+
+BEGIN = "BEGIN IMMEDIATE"
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

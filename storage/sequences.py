@@ -33,7 +33,8 @@ async def next_value(session: AsyncSession, name: str) -> int:
 
 async def read(session: AsyncSession, name: str) -> int | None:
     """The current value of `name`, None when it was never set."""
-    return await (await connection(session)).scalar(_READ, {"name": name})
+    value = await (await connection(session)).scalar(_READ, {"name": name})
+    return None if value is None else int(value)
 
 
 async def stamp(session: AsyncSession, name: str) -> int:

@@ -18,7 +18,7 @@ from storage.outbox_repo import OutboxRepository
 from storage.sequences import next_value
 from storage.sla_repo import SlaRepository
 from storage.tokens import TokenRepository
-from storage.workorder_repo import WorkOrderRepository
+from storage.workorder_repo import WorkOrderRepository, write_pending_events
 
 
 class SqlUnitOfWork:
@@ -63,16 +63,18 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            await self.session.rollback()  # a no-op after commit()
+            self.work_orders.forget_locks(rolled_back=True)  # a no-op after commit()
         finally:
-            self.work_orders.forget_locks(rolled_back=True)
-            await self.session.close()
+            await self.session.close()  # rolls back what was not committed
 
     async def next_number(self, name: str) -> int:
         return await next_value(self.session, name)
 
     async def commit(self) -> None:
         try:
+            # The timeline rows queued: the before_commit hook would write them too, but
+            # through the ORM session's execution, the long way (storage.core).
+            await write_pending_events(self.session)
             await self.session.commit()
         except BaseException:
             self.work_orders.forget_locks(rolled_back=True)

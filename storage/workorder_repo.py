@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -195,7 +196,7 @@ class WorkOrderRepository:
         (a sign-off, a follow-up, a new request); the one it changes is read with get()."""
         if only is None:  # a statement built once
             conn = await connection(self.session)
-            rows = (await conn.execute(_OPEN_OF, {"customer": customer_id})).all()
+            rows: Sequence[Any] = (await conn.execute(_OPEN_OF, {"customer": customer_id})).all()
         else:
             statuses = tuple(s.value for s in only if s in OPEN)
             where = WorkOrderFilter(customer_id=customer_id, statuses=statuses)
@@ -256,7 +257,7 @@ async def write_pending_events(session: AsyncSession) -> None:
     if rows:
         pending = list(rows)
         rows.clear()
-        await session.execute(_INSERT_EVENTS, pending)
+        await (await connection(session)).execute(_INSERT_EVENTS, pending)
 
 
 @dataclass(slots=True)

@@ -1,0 +1,204 @@
+"""Statements built once go the short way on SQLite (storage.core): compiled once, straight to
+the sqlite3 connection. What comes back must be what SQLAlchemy's own execution gives, value
+for value and type for type; what cannot be prepared must still run (through SQLAlchemy);
+errors must be SQLAlchemy's; listeners must still see every statement. On PostgreSQL the same
+calls go through SQLAlchemy and must give the same answers. Last, an SMS that opens a work
+order on SQLite sends every statement the short way, BEGIN included."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, MultipleResultsFound, NoResultFound
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from storage.core import Rows, connection, prepare
+from storage.db import session_factory
+from storage.types import UTCDateTime
+from tests.channel_app import Product
+from webhooks.app import SERVICES
+
+META = MetaData()
+THINGS = Table(
+    "core_things",
+    META,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(20), nullable=False),
+    Column("at", UTCDateTime(), nullable=True),
+    Column("data", JSON, nullable=True),
+    Column("flag", Boolean, default=False),
+    Column("n", Integer, default=7),
+    Column("made", JSON, default=dict),  # computed at run time: not prepared
+)
+INSERT = insert(THINGS).returning(THINGS.c.id)
+PLAIN_INSERT = insert(THINGS)
+BY_ID = select(THINGS).where(THINGS.c.id == bindparam("id"))
+NAMED_AB = (
+    select(THINGS.c.id)
+    .where(THINGS.c.name.in_(["a", "b"]), THINGS.c.n >= bindparam("least"))
+    .order_by(THINGS.c.id)
+)
+NAMED_ANY = select(THINGS.c.id).where(THINGS.c.name.in_(bindparam("names", expanding=True)))
+RENAME = update(THINGS).where(THINGS.c.id == bindparam("row_id")).values(name=bindparam("to"))
+AUSTIN = timezone(timedelta(hours=-6))
+
+
+@pytest.fixture
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    async with engine.begin() as conn:
+        await conn.run_sync(META.create_all)
+    async with session_factory(engine)() as s:
+        yield s
+    async with engine.begin() as conn:
+        await conn.run_sync(META.drop_all)
+
+
+def _thing(name: str, **more: Any) -> dict[str, Any]:
+    return {"name": name, "made": {"by": "test"}, **more}
+
+
+async def test_rows_read_the_short_way_are_what_sqlalchemy_reads(session: AsyncSession) -> None:
+    conn = await connection(session)
+    at = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=AUSTIN)
+    new_id = (
+        await conn.execute(INSERT, _thing("a", at=at, data={"k": [1, "x", None]}, flag=True))
+    ).scalar_one()
+    ours = (await conn.execute(BY_ID, {"id": new_id})).one()
+    theirs = (await conn.conn.execute(BY_ID, {"id": new_id})).one()
+    assert tuple(ours) == tuple(theirs)
+    assert [type(v) for v in ours] == [type(v) for v in theirs]
+    assert ours.at == at and ours.at.tzinfo == UTC  # stored and read back as UTC
+    assert ours.data == {"k": [1, "x", None]} and ours.flag is True
+    assert ours.n == 7  # the column's default, left out of the insert
+
+
+async def test_an_insert_leaving_out_a_scalar_default_gets_it(session: AsyncSession) -> None:
+    conn = await connection(session)
+    await conn.execute(PLAIN_INSERT, [_thing("a"), _thing("b")])
+    await conn.execute(PLAIN_INSERT, _thing("c", n=1))
+    rows = (await conn.conn.execute(select(THINGS.c.name, THINGS.c.flag, THINGS.c.n))).all()
+    assert sorted(tuple(r) for r in rows) == [("a", False, 7), ("b", False, 7), ("c", False, 1)]
+
+
+async def test_an_in_list_the_statement_holds_and_one_given_at_run_time(
+    session: AsyncSession,
+) -> None:
+    conn = await connection(session)
+    for name, n in (("a", 1), ("b", 5), ("c", 9), ("a", 9)):
+        await conn.execute(PLAIN_INSERT, _thing(name, n=n))
+    held = await conn.execute(NAMED_AB, {"least": 5})
+    assert [r.id for r in held] == [2, 4]
+    given = await conn.execute(NAMED_ANY, {"names": ["c", "b"]})
+    assert sorted(r[0] for r in given) == [2, 3]
+    given = await conn.execute(NAMED_ANY, {"names": ["a"]})  # another length: other SQL
+    assert sorted(r[0] for r in given) == [1, 4]
+
+
+async def test_what_is_prepared_and_what_goes_through_sqlalchemy(session: AsyncSession) -> None:
+    dialect = (await connection(session)).dialect
+    assert prepare(BY_ID, dialect, ("id",)) is not None
+    assert prepare(NAMED_AB, dialect, ("least",)) is not None
+    # An IN list given with the parameters, a default computed at run time: not prepared.
+    assert prepare(NAMED_ANY, dialect, ("names",)) is None
+    assert prepare(PLAIN_INSERT, dialect, ("name",)) is None
+    assert prepare(PLAIN_INSERT, dialect, ("name", "made")) is not None
+
+
+async def test_several_rows_updated_and_the_count(session: AsyncSession) -> None:
+    conn = await connection(session)
+    for name in ("a", "b", "c"):
+        await conn.execute(PLAIN_INSERT, _thing(name))
+    one = await conn.execute(RENAME, {"row_id": 2, "to": "B"})
+    assert one.rowcount == 1
+    none = await conn.execute(RENAME, {"row_id": 99, "to": "Z"})
+    assert none.rowcount == 0 and none.all() == [] and none.first() is None
+    await conn.execute(RENAME, [{"row_id": 1, "to": "A"}, {"row_id": 3, "to": "C"}])
+    names = await conn.execute(select(THINGS.c.name).order_by(THINGS.c.id))
+    assert [r.name for r in names] == ["A", "B", "C"]
+    assert await conn.scalar(BY_ID, {"id": 99}) is None
+
+
+async def test_errors_are_sqlalchemys_and_leave_the_transaction_usable(
+    session: AsyncSession,
+) -> None:
+    conn = await connection(session)
+    await conn.execute(PLAIN_INSERT, _thing("a", id=1))
+    with pytest.raises(IntegrityError):
+        await conn.execute(PLAIN_INSERT, _thing("again", id=1))
+    if conn.dialect.name == "sqlite":  # PostgreSQL aborts the transaction, as it should
+        assert (await conn.execute(BY_ID, {"id": 1})).one().name == "a"
+
+
+async def test_listeners_see_every_statement(engine: AsyncEngine, session: AsyncSession) -> None:
+    seen: list[str] = []
+
+    def note(*args: Any) -> None:
+        seen.append(" ".join(str(args[2]).split()))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", note)
+    try:
+        conn = await connection(session)
+        await conn.execute(BY_ID, {"id": 1})
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", note)
+    assert seen[-1].startswith("SELECT core_things.id")
+    if conn.dialect.name == "sqlite":
+        assert seen[0] == "BEGIN IMMEDIATE"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_an_sms_request_sends_its_statements_the_short_way(product: Product) -> None:
+    """SQLAlchemy's execution hands its listeners an execution context; the short way hands
+    them None. Were a hot statement to fall back (built per call, an IN list given with the
+    parameters, an ORM flush), it would show here."""
+    engine = product.client.app[SERVICES].engine
+    assert engine is not None
+    long_way: list[str] = []
+    short_way: list[str] = []
+
+    def note(_c: Any, _cur: Any, statement: str, _p: Any, context: Any, _m: Any) -> None:
+        (short_way if context is None else long_way).append(" ".join(statement.split())[:80])
+
+    await product.sms("+15125550126", "the kitchen walk-in cooler is reading 45, please check")
+    event.listen(engine.sync_engine, "before_cursor_execute", note)
+    try:
+        status, _ = await product.sms(
+            "+15125550126", "another problem: the toilet in the lobby keeps running all night"
+        )
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", note)
+    assert status == 200
+    assert await product.count("work_orders") == 2
+    assert long_way == []
+    assert len(short_way) >= 10 and short_way.count("BEGIN IMMEDIATE") == 2
+
+
+def test_rows_is_what_the_repositories_use() -> None:
+    """The part of SQLAlchemy's Result the repositories call, with its errors."""
+    two = Rows([(1, "a"), (2, "b")], 2)
+    assert two.first() == (1, "a") and two.scalar() == 1 and list(two) == two.all()
+    with pytest.raises(MultipleResultsFound):
+        two.one()
+    with pytest.raises(MultipleResultsFound):
+        two.scalar_one_or_none()
+    empty = Rows([], 0)
+    assert empty.scalar() is None and empty.scalar_one_or_none() is None
+    with pytest.raises(NoResultFound):
+        empty.scalar_one()
