@@ -264,8 +264,9 @@ async def connection(session: AsyncSession) -> Connection:
         return conn
     raw = await session.connection()
     inline = None
-    if raw.dialect.name == "sqlite":
-        driver = (await raw.get_raw_connection()).driver_connection
+    if raw.dialect.name == "sqlite" and raw.sync_connection is not None:
+        # Connected and begun: reading the pooled connection needs no await.
+        driver = raw.sync_connection.connection.driver_connection
         if isinstance(driver, InlineConnection):
             inline = driver
     made = Connection(raw, inline)
