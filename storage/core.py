@@ -209,6 +209,8 @@ class Connection:
 
     async def execute(self, statement: ClauseElement, params: Params = None) -> Rows:
         many = isinstance(params, Sequence)
+        if many and not params:
+            return Rows([], 0)  # no rows to write (SQLAlchemy would run it without values)
         if self._inline is not None:
             first = params[0] if isinstance(params, Sequence) else params
             keys = tuple(first) if first else ()

@@ -130,6 +130,7 @@ async def test_several_rows_updated_and_the_count(session: AsyncSession) -> None
     none = await conn.execute(RENAME, {"row_id": 99, "to": "Z"})
     assert none.rowcount == 0 and none.all() == [] and none.first() is None
     await conn.execute(RENAME, [{"row_id": 1, "to": "A"}, {"row_id": 3, "to": "C"}])
+    await conn.execute(RENAME, [])  # nothing to write: nothing written, no error
     names = await conn.execute(select(THINGS.c.name).order_by(THINGS.c.id))
     assert [r.name for r in names] == ["A", "B", "C"]
     assert await conn.scalar(BY_ID, {"id": 99}) is None
