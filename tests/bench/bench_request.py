@@ -7,11 +7,12 @@ statements it has sent) takes REQUESTS signed SMS one after the other, after WAR
 not counted; each is a new problem from one of the generated customers, so each runs intake,
 opens a work order and queues an offer or a flag, like the load benchmark's. CPU is the whole
 server process's (`time.process_time`: every thread, aiosqlite's too, and aiohttp's parsing);
-statements are what SQLAlchemy hands the driver (`before_cursor_execute`), on SQLite that
-includes the BEGIN IMMEDIATE each transaction starts with, on PostgreSQL asyncpg opens its
-transactions without one. SQLite, then PostgreSQL if it answers; each on an empty history,
-then again after a year of it (HISTORY, added straight to the database before the server
-starts): the two figures should match, a request reads nothing that grows with the past.
+statements are what the driver is handed (`before_cursor_execute`, which SQLAlchemy and the
+short way of storage.core both call), on SQLite that includes the BEGIN IMMEDIATE each
+transaction starts with, on PostgreSQL asyncpg opens its transactions without one. SQLite,
+then PostgreSQL if it answers; each on an empty history, then again after a year of it
+(HISTORY, added straight to the database before the server starts): the two figures should
+match, a request reads nothing that grows with the past.
 
     python -m tests.bench request          # prints, merges {"request": ...}
     python -m tests.bench.bench_request serve PORT   # the server alone (what the bench runs)
