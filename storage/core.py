@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import exc
+from sqlalchemy.engine import Connection as SyncConnection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import ClauseElement
@@ -237,15 +238,25 @@ class Connection:
         else:
             args = prepared.args(params)
         sync = self.conn.sync_connection
-        if sync is not None and (sync._has_events or sync.engine._has_events):
-            sync.dispatch.before_cursor_execute(sync, None, prepared.sql, args, None, many)
+        if sync is not None:
+            announce(sync, prepared.sql, args, many=many)
         try:
             raw, count = await inline._execute(_run_sqlite, inline._conn, prepared.sql, args, many)
         except sqlite3.Error as err:
-            raise exc.DBAPIError.instance(
-                prepared.sql, args, err, sqlite3.Error, dialect=self.dialect
-            ) from err
+            raise driver_error(err, prepared.sql, args, self.dialect) from err
         return Rows(prepared.rows(raw), count)
+
+
+def announce(conn: SyncConnection, sql: str, args: Any, *, many: bool = False) -> None:
+    """Tell the engine's `before_cursor_execute` listeners of a statement sent the short way
+    (with no cursor or execution context), as SQLAlchemy tells them of its own."""
+    if conn._has_events or conn.engine._has_events:
+        conn.dispatch.before_cursor_execute(conn, None, sql, args, None, many)
+
+
+def driver_error(err: sqlite3.Error, sql: str, args: Any, dialect: Dialect) -> BaseException:
+    """sqlite3's error as SQLAlchemy would have raised it (IntegrityError and the like)."""
+    return exc.DBAPIError.instance(sql, args, err, sqlite3.Error, dialect=dialect)
 
 
 def _run_sqlite(conn: sqlite3.Connection, sql: str, args: Any, many: bool) -> tuple[list[Any], int]:

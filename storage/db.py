@@ -11,6 +11,7 @@ from sqlalchemy import event, exc, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
+from storage.core import announce, driver_error
 from storage.sqlite_inline import BUSY_TIMEOUT_MS, InlineConnection, InlineDbapi
 
 DEFAULT_URL = "sqlite+aiosqlite:///callout.db"
@@ -101,12 +102,11 @@ def _sqlite_begin(conn: Any) -> None:
     if not isinstance(driver, InlineConnection):
         conn.exec_driver_sql(BEGIN)
         return
-    if conn._has_events or conn.engine._has_events:
-        conn.dispatch.before_cursor_execute(conn, None, BEGIN, (), None, False)
+    announce(conn, BEGIN, ())
     try:
         driver.call(driver._conn.execute, BEGIN)
     except sqlite3.Error as err:
-        raise exc.DBAPIError.instance(BEGIN, (), err, sqlite3.Error, dialect=conn.dialect) from err
+        raise driver_error(err, BEGIN, (), conn.dialect) from err
 
 
 BEGIN = "BEGIN IMMEDIATE"
