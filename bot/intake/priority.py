@@ -6,6 +6,7 @@ customer who says it can wait gets standard or planned work; then urgent; then p
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -26,6 +27,10 @@ from dispatch.company import Company
 
 DEFAULT_PRIORITY = "P3"
 _HEATING_RULE = next(rule for rule in RULES if rule.level == HEATING_FAILURE)
+# Every rule at once: where this finds nothing, no rule can (a rule's match is also a match
+# of the alternation, at that place or before it). Most messages name no emergency, and
+# their clauses are then searched once instead of once per rule.
+_ANY_RULE = re.compile("|".join(f"(?:{rule.pattern.pattern})" for rule in RULES))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +103,9 @@ class PriorityModel:
         found: list[_Signal] = []
         clauses = _clause_texts(words)
         whole = " ".join(clauses)
+        said = [clause for clause in clauses if _ANY_RULE.search(clause) is not None]
+        if not said and _ANY_RULE.search(whole) is None:
+            return found
         for rule in RULES:
             if rule.skills is not None and skill is not None and skill not in rule.skills:
                 continue
@@ -106,7 +114,7 @@ class PriorityModel:
                 if match is not None:
                     found.append(_Signal(_level(rule.level, raw_text, cold), rule.reason))
                 continue
-            for clause in clauses:
+            for clause in said:
                 for match in rule.pattern.finditer(clause):
                     if _negated(clause[: match.start()].split()):
                         continue
