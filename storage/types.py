@@ -28,8 +28,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
         """On SQLite, the text SQLAlchemy's DATETIME stores ("2026-11-30 13:00:09.000000",
         microseconds always written) in one call to `isoformat`: the two steps (this type's
-        conversion, then DATETIME's formatting through a dict) were a request's most called
-        Python functions after the engine's."""
+        conversion, then DATETIME's formatting through a dict of seven fields) took about 2%
+        of an SMS request's time under load (py-spy, 2026-12-04)."""
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
 

@@ -72,7 +72,7 @@ def test_generated_clauses_get_the_same_signals(
     assert signals(text, skill) == scanned(split_words(text), text, skill)
 
 
-def test_a_text_no_rule_speaks_of_is_searched_once() -> None:
+def test_a_text_no_rule_speaks_of_stops_at_the_one_search() -> None:
     words = split_words("the toilet keeps running all night. it is loud")
     assert priority._ANY_RULE.search(" ".join(priority._clause_texts(words))) is None
     assert signals("the toilet keeps running all night. it is loud", None) == []
