@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import TracebackType
 from typing import Self
+from weakref import WeakKeyDictionary
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,6 +20,15 @@ from storage.sequences import next_value
 from storage.sla_repo import SlaRepository
 from storage.tokens import TokenRepository
 from storage.workorder_repo import WorkOrderRepository, write_pending_events
+
+# Sessions closed cleanly, per session factory, for the next units of work: a session is
+# reset by its close and may be used again (SQLAlchemy's close_resets_only). Making one, with
+# its event dispatch built attribute by attribute on first use, cost about a fifth of an
+# empty unit of work (125,000 of 640,000 instructions), twice a request.
+_SPARE: WeakKeyDictionary[async_sessionmaker[AsyncSession], list[AsyncSession]] = (
+    WeakKeyDictionary()
+)
+_MAX_SPARE = 8
 
 
 class SqlUnitOfWork:
@@ -42,7 +52,8 @@ class SqlUnitOfWork:
         self.travel: TravelMatrix = travel or NoMatrix()
 
     async def __aenter__(self) -> Self:
-        self.session = self._sessions()
+        spare = _SPARE.get(self._sessions)
+        self.session = spare.pop() if spare else self._sessions()
         self.work_orders = WorkOrderRepository(self.session)
         self.company = CompanyRepository(self.session)
         self.tokens = TokenRepository(self.session)
@@ -65,7 +76,23 @@ class SqlUnitOfWork:
         try:
             self.work_orders.forget_locks(rolled_back=True)  # a no-op after commit()
         finally:
-            await self.session.close()  # rolls back what was not committed
+            await self._release()
+
+    async def _release(self) -> None:
+        session = self.session
+        sync = session.sync_session
+        if sync.in_transaction():
+            await session.close()  # rolls back what was not committed
+        else:
+            # Committed (or never begun): closing only lets go of the objects, with no
+            # database call to await, so not through a greenlet of its own.
+            sync.close()
+        # What the repositories noted for this transaction (timeline rows not written, the
+        # connection, the company version read) goes with it.
+        sync.info.clear()
+        spare = _SPARE.setdefault(self._sessions, [])
+        if len(spare) < _MAX_SPARE:
+            spare.append(session)
 
     async def next_number(self, name: str) -> int:
         return await next_value(self.session, name)
