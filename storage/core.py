@@ -22,7 +22,7 @@ import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection as SyncConnection
@@ -35,6 +35,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from storage.sqlite_inline import InlineConnection
 
 _KEY = "callout.connection"  # Session.info: (transaction, its connection)
+HELD = "callout.held"  # Session.info: the connection its unit of work holds (storage.held)
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
 
@@ -268,9 +269,22 @@ def _run_sqlite(conn: sqlite3.Connection, sql: str, args: Any, many: bool) -> tu
         cursor.close()
 
 
+class Turn(Protocol):
+    """A unit of work's turn on its process's SQLite connection (storage.held.Held)."""
+
+    core: Connection
+
+    def in_transaction(self) -> bool: ...
+
+    async def begin(self) -> Connection: ...
+
+
 async def connection(session: AsyncSession) -> Connection:
     """The connection of the session's current transaction (begun here if need be)."""
     sync = session.sync_session
+    turn: Turn | None = sync.info.get(HELD)
+    if turn is not None:  # SQLite: the transaction on sqlite3 itself (storage.held)
+        return turn.core if turn.in_transaction() else await turn.begin()
     held = sync.info.get(_KEY)
     if held is not None and held[0] is sync.get_transaction() and held[0] is not None:
         conn: Connection = held[1]

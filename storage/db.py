@@ -23,10 +23,11 @@ def is_sqlite(url: str) -> bool:
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if is_sqlite(url):
-        # One connection per process: SQLite has one writer at a time anyway, and waiting for
-        # the pooled connection is an asyncio wait, where waiting on SQLite's lock is its busy
-        # handler sleeping up to 100 ms at a time (that capped a web process at ~20 req/s).
-        # Other processes take turns with this one through the writer lock (InlineConnection).
+        # Two connections per process: one held for the units of work, which take turns on
+        # it (storage.held), and one for the rest (the outbox worker's sessions, health
+        # checks). SQLite has one writer at a time anyway; the two, and other processes,
+        # take turns through the writer lock (InlineConnection), not SQLite's busy handler
+        # sleeping up to 100 ms at a time (that capped a web process at ~20 req/s).
         database = make_url(url).database or ":memory:"
 
         async def connect() -> aiosqlite.Connection:
@@ -41,7 +42,7 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             echo=echo,
             async_creator=connect,
             module=InlineDbapi(),
-            pool_size=1,
+            pool_size=2,
             max_overflow=0,
             pool_timeout=300,
         )
@@ -101,6 +102,10 @@ def _sqlite_begin(conn: Any) -> None:
     driver = conn.connection.driver_connection
     if not isinstance(driver, InlineConnection):
         conn.exec_driver_sql(BEGIN)
+        return
+    if driver._conn.in_transaction:
+        # A unit of work's held connection, begun on sqlite3 (storage.held): SQLAlchemy's
+        # transaction (the ORM's, a statement it runs itself) joins that one.
         return
     announce(conn, BEGIN, ())
     try:

@@ -6,12 +6,14 @@ from types import TracebackType
 from typing import Self
 from weakref import WeakKeyDictionary
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dispatch.ports import TravelMatrix
 from storage.assignment_repo import AssignmentRepository
 from storage.board_repo import BoardLinks
 from storage.company_repo import CompanyRepository
+from storage.core import HELD
+from storage.held import Held, held_for
 from storage.jobs_repo import JobsRepository
 from storage.messaging_repo import ConversationRepository, IdentityRepository, InboundRepository
 from storage.no_matrix import NoMatrix
@@ -29,6 +31,11 @@ _SPARE: WeakKeyDictionary[async_sessionmaker[AsyncSession], list[AsyncSession]] 
     WeakKeyDictionary()
 )
 _MAX_SPARE = 8
+
+
+async def _held(sessions: async_sessionmaker[AsyncSession]) -> Held | None:
+    bind = sessions.kw.get("bind")
+    return await held_for(bind) if isinstance(bind, AsyncEngine) else None
 
 
 class SqlUnitOfWork:
@@ -52,8 +59,21 @@ class SqlUnitOfWork:
         self.travel: TravelMatrix = travel or NoMatrix()
 
     async def __aenter__(self) -> Self:
-        spare = _SPARE.get(self._sessions)
-        self.session = spare.pop() if spare else self._sessions()
+        self._held: Held | None = None
+        held = await _held(self._sessions)
+        if held is not None and not held.mine():  # inside another's: through the pool
+            await held.take()
+            self._held = held
+            try:
+                session = held.spare.pop() if held.spare else self._sessions(bind=held.conn)
+            except BaseException:
+                held.give_back()
+                raise
+            session.sync_session.info[HELD] = held
+            self.session = session
+        else:
+            spare = _SPARE.get(self._sessions)
+            self.session = spare.pop() if spare else self._sessions()
         self.work_orders = WorkOrderRepository(self.session)
         self.company = CompanyRepository(self.session)
         self.tokens = TokenRepository(self.session)
@@ -79,6 +99,9 @@ class SqlUnitOfWork:
             await self._release()
 
     async def _release(self) -> None:
+        if self._held is not None:
+            await self._release_held(self._held)
+            return
         session = self.session
         sync = session.sync_session
         if sync.in_transaction():
@@ -94,6 +117,25 @@ class SqlUnitOfWork:
         if len(spare) < _MAX_SPARE:
             spare.append(session)
 
+    async def _release_held(self, held: Held) -> None:
+        """Roll back what was not committed, let the session's objects go, and give the
+        connection to the next unit of work."""
+        session = self.session
+        sync = session.sync_session
+        clean = False
+        try:
+            if sync.in_transaction():
+                await session.close()
+            else:
+                sync.close()
+            await held.end(commit=False)
+            clean = True
+        finally:
+            sync.info.clear()
+            if clean and len(held.spare) < _MAX_SPARE:
+                held.spare.append(session)
+            held.give_back()
+
     async def next_number(self, name: str) -> int:
         return await next_value(self.session, name)
 
@@ -102,7 +144,13 @@ class SqlUnitOfWork:
             # The timeline rows queued: the before_commit hook would write them too, but
             # through the ORM session's execution, the long way (storage.core).
             await write_pending_events(self.session)
-            await self.session.commit()
+            held = self._held
+            if held is None:
+                await self.session.commit()
+            else:
+                if self.session.sync_session.in_transaction():  # the ORM began: flush, end
+                    await self.session.commit()
+                await held.end(commit=True)
         except BaseException:
             self.work_orders.forget_locks(rolled_back=True)
             raise
@@ -110,6 +158,10 @@ class SqlUnitOfWork:
 
     async def rollback(self) -> None:
         try:
-            await self.session.rollback()
+            held = self._held
+            if held is None or self.session.sync_session.in_transaction():
+                await self.session.rollback()
+            if held is not None:
+                await held.end(commit=False)
         finally:
             self.work_orders.forget_locks(rolled_back=True)
