@@ -85,12 +85,23 @@ def _drop_if_closed(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
             raise exc.DisconnectionError("the database did not answer a ping") from err
 
 
+# Pages written to the WAL before a commit copies them back to the database (SQLite's
+# default is 1,000). Each of those checkpoints ends with two fsyncs, which the committing
+# request waits for on the loop's thread: 1.2 ms each on the fourteenth stop's machine,
+# 0.14 ms of a request's 3.3 on average. At 4,000, a quarter as many checkpoints, each a
+# little longer (2.1 ms a fsync), half as many pages copied (a hot page is copied once per
+# checkpoint, however often it was written): about 0.05 ms a request less waiting, and a
+# WAL file of up to 16 MB. 10,000 gained little more and waited up to 24 ms at a time.
+WAL_AUTOCHECKPOINT = 4000
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # let the "begin" listener below start transactions
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
 

@@ -14,9 +14,10 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.core import connection
-from storage.db import make_engine, session_factory
+from storage.db import WAL_AUTOCHECKPOINT, make_engine, session_factory
 from storage.held import held_for
 from storage.migrate import upgrade
+from storage.sqlite_inline import InlineConnection
 from storage.tables import SequenceRow
 from storage.uow import SqlUnitOfWork
 
@@ -136,3 +137,17 @@ async def test_dispose_closes_the_held_connection(tmp_path: Path) -> None:
 async def test_postgres_goes_through_the_pool(engine: AsyncEngine) -> None:
     held = await held_for(engine)
     assert (held is None) == (engine.dialect.name == "postgresql")
+
+
+async def test_both_connections_checkpoint_the_wal_every_4000_pages(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    held = await held_for(sqlite_engine)
+    assert held is not None
+    async with sqlite_engine.connect() as other:  # the pool's other connection
+        driver = (await other.get_raw_connection()).driver_connection
+        assert isinstance(driver, InlineConnection)
+        for raw in (held.inline._conn, driver._conn):  # asked of sqlite3, with no transaction
+            assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+            pages = raw.execute("PRAGMA wal_autocheckpoint").fetchone()
+            assert pages == (WAL_AUTOCHECKPOINT,) == (4000,)
