@@ -3,7 +3,7 @@ begun and ended on sqlite3 itself.
 
 Through SQLAlchemy a unit of work's empty transaction (the session begun, the pool's
 connection checked out, BEGIN IMMEDIATE, COMMIT, the connection checked back in) cost about
-120 µs of a request's 3.3 ms, twice a request; BEGIN and COMMIT on sqlite3 cost about 10.
+120 µs of a request's 3.3 ms, twice a request; this way about 28.
 So on SQLite each engine keeps one connection of its pool checked out for its units of work
 (`Held`); a unit of work waits for its turn on it (an asyncio lock, as it waited for the
 pool's one connection before), begins with its first statement and ends with its commit or
@@ -20,6 +20,7 @@ transaction: the engine's "begin" listener joins the transaction sqlite3 already
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Callable
 from weakref import WeakKeyDictionary
@@ -32,8 +33,6 @@ from sqlalchemy.util.concurrency import await_, in_greenlet
 from storage.core import Connection, announce, driver_error
 from storage.db import BEGIN
 from storage.sqlite_inline import InlineConnection
-
-MAX_SPARE = 8  # sessions closed cleanly, kept for the next units of work
 
 
 class Held:
@@ -80,7 +79,7 @@ class Held:
         sync = self.conn.sync_connection
         if sync is not None:
             announce(sync, BEGIN, ())
-        await self._run(self.inline._conn.execute, BEGIN)
+        await self._run(BEGIN, self.inline._conn.execute, BEGIN)
         return self.core
 
     async def end(self, *, commit: bool) -> None:
@@ -92,17 +91,19 @@ class Held:
             else:
                 await self.conn.rollback()
         if self.in_transaction():
-            how = sqlite3.Connection.commit if commit else sqlite3.Connection.rollback
-            await self._run(how, self.inline._conn)
+            if commit:
+                await self._run("COMMIT", sqlite3.Connection.commit, self.inline._conn)
+            else:
+                await self._run("ROLLBACK", sqlite3.Connection.rollback, self.inline._conn)
 
-    async def _run(self, fn: Callable[..., object], arg: object) -> None:
+    async def _run(self, sql: str, fn: Callable[..., object], arg: object) -> None:
         try:
             await self.inline._execute(fn, arg)
         except (sqlite3.ProgrammingError, sqlite3.InterfaceError, ValueError):
             self.broken = True  # closed: the next unit of work connects again (held_for)
             raise
         except sqlite3.Error as err:
-            raise driver_error(err, str(arg), (), self.conn.dialect) from err
+            raise driver_error(err, sql, (), self.conn.dialect) from err
 
 
 _HELD: WeakKeyDictionary[Engine, Held] = WeakKeyDictionary()
@@ -117,7 +118,8 @@ async def held_for(engine: AsyncEngine) -> Held | None:
     if held is not None:
         if held.broken and not held.lock.locked():
             _HELD.pop(sync, None)
-            await _close(held)
+            with contextlib.suppress(Exception):  # it is closed already, or as good as
+                await _close(held)
         elif held.loop is asyncio.get_running_loop():
             return held
         else:
