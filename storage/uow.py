@@ -99,42 +99,31 @@ class SqlUnitOfWork:
             await self._release()
 
     async def _release(self) -> None:
-        if self._held is not None:
-            await self._release_held(self._held)
-            return
-        session = self.session
-        sync = session.sync_session
-        if sync.in_transaction():
-            await session.close()  # rolls back what was not committed
-        else:
-            # Committed (or never begun): closing only lets go of the objects, with no
-            # database call to await, so not through a greenlet of its own.
-            sync.close()
-        # What the repositories noted for this transaction (timeline rows not written, the
-        # connection, the company version read) goes with it.
-        sync.info.clear()
-        spare = _SPARE.setdefault(self._sessions, [])
-        if len(spare) < _MAX_SPARE:
-            spare.append(session)
-
-    async def _release_held(self, held: Held) -> None:
-        """Roll back what was not committed, let the session's objects go, and give the
-        connection to the next unit of work."""
-        session = self.session
+        """Roll back what was not committed, let the session's objects go, keep the session
+        for the next unit of work if it closed cleanly, and (SQLite) give the held
+        connection to the next one."""
+        session, held = self.session, self._held
         sync = session.sync_session
         clean = False
         try:
             if sync.in_transaction():
-                await session.close()
+                await session.close()  # rolls back what was not committed
             else:
+                # Committed (or never begun): closing only lets go of the objects, with no
+                # database call to await, so not through a greenlet of its own.
                 sync.close()
-            await held.end(commit=False)
+            if held is not None:
+                await held.end(commit=False)
             clean = True
         finally:
+            # What the repositories noted for this transaction (timeline rows not written,
+            # the connection, the company version read) goes with it.
             sync.info.clear()
-            if clean and len(held.spare) < _MAX_SPARE:
-                held.spare.append(session)
-            held.give_back()
+            spare = held.spare if held is not None else _SPARE.setdefault(self._sessions, [])
+            if clean and len(spare) < _MAX_SPARE:
+                spare.append(session)
+            if held is not None:
+                held.give_back()
 
     async def next_number(self, name: str) -> int:
         return await next_value(self.session, name)
@@ -145,11 +134,10 @@ class SqlUnitOfWork:
             # through the ORM session's execution, the long way (storage.core).
             await write_pending_events(self.session)
             held = self._held
-            if held is None:
+            # On the held connection the session has work only if the ORM began (flush, end).
+            if held is None or self.session.sync_session.in_transaction():
                 await self.session.commit()
-            else:
-                if self.session.sync_session.in_transaction():  # the ORM began: flush, end
-                    await self.session.commit()
+            if held is not None:
                 await held.end(commit=True)
         except BaseException:
             self.work_orders.forget_locks(rolled_back=True)
