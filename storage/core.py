@@ -6,18 +6,27 @@ machinery; sent on the connection the session holds for its transaction, it does
 connection, same transaction: the ORM's own writes are flushed explicitly by the
 repositories before anything reads them.
 
-On SQLite a statement built once is also compiled once (`Prepared`): its SQL, where each
-parameter comes from, the types' bind and result processors. It then goes straight to the
-sqlite3 connection the transaction holds (inline on the loop's thread, as every statement
-there does: `storage.sqlite_inline`). Through SQLAlchemy's `AsyncConnection.execute` a small
-select cost about 64 µs of CPU, most of it the execution context and the result object built
-around the statement; this way about 6. A statement it cannot prepare (one whose IN list
-comes with the parameters, an insert relying on a default computed at run time) goes through
-SQLAlchemy as before, and so does everything on PostgreSQL.
+A statement built once is also compiled once (`Prepared`): its SQL, where each parameter
+comes from, the types' bind and result processors. It then goes straight to the driver's
+connection the transaction holds:
+
+- SQLite: the sqlite3 connection, inline on the loop's thread, as every statement there
+  runs (`storage.sqlite_inline`). Through SQLAlchemy's `AsyncConnection.execute` a small
+  select cost about 64 µs of CPU, most of it the execution context and the result object
+  built around the statement; this way about 6.
+- PostgreSQL: asyncpg's connection, as SQLAlchemy's adapter would send it (its transaction
+  begun on first use, the statement prepared once in the adapter's cache, asyncpg's errors
+  translated as the adapter does), without the greenlet, the execution context and the
+  result object in between.
+
+A statement it cannot prepare (one whose IN list comes with the parameters, an insert
+relying on a default computed at run time, a result whose processing depends on the type
+PostgreSQL answers with) goes through SQLAlchemy as before.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -25,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 from sqlalchemy import exc
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.engine import Connection as SyncConnection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -192,28 +202,39 @@ def _compile(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]) 
     if columns:
         row = namedtuple("Row", [c.keyname for c in columns], rename=True)._make  # type: ignore[attr-defined]
         for i, c in enumerate(columns):
-            process = c.type._cached_result_processor(dialect, None)
+            try:
+                process = c.type._cached_result_processor(dialect, None)
+            except (TypeError, exc.InvalidRequestError):
+                # A processor chosen by the column's type on the wire (PostgreSQL's numbers):
+                # known only once the statement has run, so SQLAlchemy runs it.
+                return None
             if process is not None:
                 results.append((i, process))
     return Prepared(compiled.string, tuple(names), fixed_done, binds, row, tuple(results))
 
 
 class Connection:
-    """The transaction's connection, with statements built once sent the short way where the
-    database allows (SQLite); see the module's docstring."""
+    """The transaction's connection, with statements built once sent the short way; see the
+    module's docstring."""
 
-    __slots__ = ("_inline", "conn", "dialect")
+    __slots__ = ("_inline", "_pg", "conn", "dialect")
 
-    def __init__(self, conn: AsyncConnection, inline: InlineConnection | None) -> None:
+    def __init__(
+        self,
+        conn: AsyncConnection,
+        inline: InlineConnection | None,
+        pg: AsyncAdapt_asyncpg_connection | None = None,
+    ) -> None:
         self.conn = conn
         self.dialect = conn.dialect
         self._inline = inline
+        self._pg = pg
 
     async def execute(self, statement: ClauseElement, params: Params = None) -> Rows:
         many = isinstance(params, Sequence)
         if many and not params:
             return Rows([], 0)  # no rows to write (SQLAlchemy would run it without values)
-        if self._inline is not None:
+        if self._inline is not None or self._pg is not None:
             first = params[0] if isinstance(params, Sequence) else params
             keys = tuple(first) if first else ()
             prepared = prepare(statement, self.dialect, keys)
@@ -232,8 +253,6 @@ class Connection:
         *,
         many: bool,
     ) -> Rows:
-        inline = self._inline
-        assert inline is not None
         if isinstance(params, Sequence):
             args: Any = [prepared.args(p) for p in params]
         else:
@@ -241,6 +260,11 @@ class Connection:
         sync = self.conn.sync_connection
         if sync is not None:
             announce(sync, prepared.sql, args, many=many)
+        if self._pg is not None:
+            raw, count = await _run_asyncpg(self._pg, self.dialect, prepared.sql, args, many)
+            return Rows(prepared.rows(raw), count)
+        inline = self._inline
+        assert inline is not None
         try:
             raw, count = await inline._execute(_run_sqlite, inline._conn, prepared.sql, args, many)
         except sqlite3.Error as err:
@@ -269,6 +293,44 @@ def _run_sqlite(conn: sqlite3.Connection, sql: str, args: Any, many: bool) -> tu
         cursor.close()
 
 
+_STATUS = re.compile(r"(?:SELECT|UPDATE|DELETE|INSERT \d+) (\d+)")
+
+
+async def _run_asyncpg(
+    adapted: AsyncAdapt_asyncpg_connection, dialect: Dialect, sql: str, args: Any, many: bool
+) -> tuple[list[Any], int]:
+    """The statement on asyncpg as SQLAlchemy's adapter sends it (`AsyncAdapt_asyncpg_cursor`):
+    the adapter's transaction begun if it has not been, the statement prepared once per
+    connection in the adapter's own cache, asyncpg's error translated to the DBAPI's and then
+    to SQLAlchemy's."""
+    adapter: Any = adapted  # its private methods are untyped
+    async with adapted._execute_mutex:
+        try:
+            if adapter._transaction is None:
+                await adapter._start_transaction()
+            stale = getattr(dialect, "_invalidate_schema_cache_asof", 0)
+            statement, _ = await adapter._prepare(sql, stale)
+            if many:
+                await statement.executemany(args)
+                return [], -1
+            rows: list[Any] = await statement.fetch(*args)
+            status = _STATUS.match(statement.get_statusmsg() or "")
+        except Exception as err:
+            try:
+                adapter._handle_exception(err)  # raises the DBAPI's error
+            except Exception as translated:
+                raise _pg_error(translated, sql, args, dialect) from err
+            raise
+    return rows, int(status.group(1)) if status else -1
+
+
+def _pg_error(err: Exception, sql: str, args: Any, dialect: Dialect) -> BaseException:
+    dbapi = dialect.loaded_dbapi
+    if not isinstance(err, dbapi.Error):
+        return err
+    return exc.DBAPIError.instance(sql, args, err, dbapi.Error, dialect=dialect)
+
+
 class Turn(Protocol):
     """A unit of work's turn on its process's SQLite connection (storage.held.Held)."""
 
@@ -290,13 +352,15 @@ async def connection(session: AsyncSession) -> Connection:
         conn: Connection = held[1]
         return conn
     raw = await session.connection()
-    inline = None
-    if raw.dialect.name == "sqlite" and raw.sync_connection is not None:
+    inline = pg = None
+    if raw.sync_connection is not None:
         # Connected and begun: reading the pooled connection needs no await.
-        driver = raw.sync_connection.connection.driver_connection
-        if isinstance(driver, InlineConnection):
-            inline = driver
-    made = Connection(raw, inline)
+        pooled = raw.sync_connection.connection
+        if isinstance(pooled.driver_connection, InlineConnection):
+            inline = pooled.driver_connection
+        elif isinstance(pooled.dbapi_connection, AsyncAdapt_asyncpg_connection):
+            pg = pooled.dbapi_connection
+    made = Connection(raw, inline, pg)
     sync.info[_KEY] = (sync.get_transaction(), made)
     return made
 

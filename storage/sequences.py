@@ -22,7 +22,8 @@ async def next_value(session: AsyncSession, name: str) -> int:
     commit, so concurrent requests don't queue behind each other (a rollback leaves a gap)."""
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres and name in NATIVE:
-        return int(await session.scalar(select(func.nextval(NATIVE[name]))) or 0)
+        native = await (await connection(session)).scalar(_NATIVE_NEXT, {"sequence": NATIVE[name]})
+        return int(native or 0)
     # One statement: create the counter at its first value, or count on under its row lock.
     value = await (await connection(session)).scalar(
         _NEXT_PG if postgres else _NEXT_SQLITE, {"name": name, "value": FIRST.get(name, 1)}
@@ -56,4 +57,5 @@ _NEXT_SQLITE, _NEXT_PG = (
     .returning(SequenceRow.value)
     for dialect in (sqlite, postgresql)
 )
+_NATIVE_NEXT = select(func.nextval(bindparam("sequence")))
 _READ = select(SequenceRow.value).where(SequenceRow.name == bindparam("name"))

@@ -1,9 +1,9 @@
-"""Statements built once go the short way on SQLite (storage.core): compiled once, straight to
-the sqlite3 connection. What comes back must be what SQLAlchemy's own execution gives, value
-for value and type for type; what cannot be prepared must still run (through SQLAlchemy);
-errors must be SQLAlchemy's; listeners must still see every statement. On PostgreSQL the same
-calls go through SQLAlchemy and must give the same answers. Last, an SMS that opens a work
-order on SQLite sends every statement the short way, BEGIN included."""
+"""Statements built once go the short way (storage.core): compiled once, straight to the
+sqlite3 connection or to asyncpg's. What comes back must be what SQLAlchemy's own execution
+gives, value for value and type for type; what cannot be prepared must still run (through
+SQLAlchemy); errors must be SQLAlchemy's; listeners must still see every statement; a
+statement sent the short way first must be inside the transaction, not committed on its own.
+Last, an SMS that opens a work order sends its statements the short way on both databases."""
 
 from __future__ import annotations
 
@@ -164,7 +164,25 @@ async def test_listeners_see_every_statement(engine: AsyncEngine, session: Async
         assert seen[0] == "BEGIN IMMEDIATE"
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_statement_sent_first_the_short_way_is_in_the_transaction(
+    engine: AsyncEngine, session: AsyncSession
+) -> None:
+    """On PostgreSQL SQLAlchemy's adapter begins its transaction on the first statement it
+    sends; the short way must begin it too, or its writes would commit on their own."""
+    conn = await connection(session)
+    await conn.execute(PLAIN_INSERT, _thing("a", id=1))
+    seen = await conn.conn.execute(select(THINGS.c.name))  # the ORM's side of the same one
+    assert [r.name for r in seen] == ["a"]
+    await session.rollback()
+    async with engine.connect() as other:
+        assert (await other.execute(select(THINGS.c.id))).all() == []
+    conn = await connection(session)  # a new transaction: begun again
+    await conn.execute(PLAIN_INSERT, _thing("b", id=2))
+    await session.commit()
+    async with engine.connect() as other:
+        assert (await other.execute(select(THINGS.c.name))).scalars().all() == ["b"]
+
+
 async def test_an_sms_request_sends_its_statements_the_short_way(product: Product) -> None:
     """SQLAlchemy's execution hands its listeners an execution context; the short way hands
     them None. Were a hot statement to fall back (built per call, an IN list given with the
@@ -188,7 +206,10 @@ async def test_an_sms_request_sends_its_statements_the_short_way(product: Produc
     assert status == 200
     assert await product.count("work_orders") == 2
     assert long_way == []
-    assert len(short_way) >= 10 and short_way.count("BEGIN IMMEDIATE") == 2
+    assert len(short_way) >= 10
+    # PostgreSQL's BEGIN is asyncpg's own, which no listener sees.
+    begins = 2 if engine.dialect.name == "sqlite" else 0
+    assert short_way.count("BEGIN IMMEDIATE") == begins
 
 
 def test_rows_is_what_the_repositories_use() -> None:
