@@ -13,16 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.messaging import Fallback as Fallback
 from dispatch.messaging import NewMessage
 from storage.core import connection
-from storage.tables import DispatcherRow, IdentityRow, OutboxRow, WorkOrderRow
+from storage.tables import OUTBOX_HELD, DispatcherRow, IdentityRow, OutboxRow, WorkOrderRow
 
 WAITING = ("pending", "claimed", "sending")
-HELD = ("claimed", "sending")
+HELD = OUTBOX_HELD
+# The in-flight index's condition as written (a partial index: storage.tables).
+IN_FLIGHT = OutboxRow.status.in_([literal_column(f"'{s}'") for s in HELD])
 # In the payload of a message retried after an attempt whose outcome is unknown (a timeout,
 # an answer lost): when that attempt started, so the next one can look for it first.
 IN_DOUBT_KEY = "_in_doubt_since"
@@ -126,7 +128,7 @@ class OutboxRepository:
             select(OutboxRow.recipient).where(
                 OutboxRow.channel == channel,
                 OutboxRow.recipient.in_(wanted),
-                OutboxRow.status.in_(HELD),
+                IN_FLIGHT,
                 OutboxRow.claimed_until >= now,
             )
         )
@@ -149,7 +151,7 @@ class OutboxRepository:
             .select_from(OutboxRow)
             .where(
                 OutboxRow.channel == channel,
-                OutboxRow.status.in_(HELD),
+                IN_FLIGHT,
                 OutboxRow.claimed_until >= now,
                 or_(OutboxRow.sent_at.is_(None), OutboxRow.sent_at <= since),  # not twice
             )

@@ -17,12 +17,25 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import Money, UTCDateTime
 
 Json = dict[str, Any]
+
+
+def _where(condition: str) -> dict[str, Any]:
+    """A partial index's condition, the same on both databases."""
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
+
+
+_SENT = _where("sent_at IS NOT NULL")
+# An outbox row a worker holds. Written out, not bound: SQLite uses a partial index only for
+# a query that names its condition as written (storage.outbox_repo.IN_FLIGHT).
+OUTBOX_HELD = ("claimed", "sending")
+OUTBOX_IN_FLIGHT = "status IN ({})".format(", ".join(f"'{s}'" for s in OUTBOX_HELD))
 
 
 class Base(DeclarativeBase):
@@ -298,8 +311,14 @@ class InboundRow(Base):
     __table_args__ = (
         UniqueConstraint("channel", "external_id"),
         Index("ix_inbound_sender", "channel", "sender", "received_at"),
-        # The worker's sweep for messages a dead process left: not every message ever.
-        Index("ix_inbound_unprocessed", "processed_at", "claimed_until"),
+        # The worker's sweep for messages a dead process left: only those not yet processed
+        # (partial: a message handled leaves it; migration 0011).
+        Index(
+            "ix_inbound_unprocessed",
+            "processed_at",  # always NULL here, but the planner then reads the index by it
+            "claimed_until",
+            **_where("processed_at IS NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -319,11 +338,15 @@ class OutboxRow(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_pending", "status", "due_at"),
-        Index("ix_outbox_recipient_sent", "channel", "recipient", "sent_at"),  # pacing
-        # Pacing also counts what is in flight, per recipient and per channel, and the
-        # channel's sends of the last seconds: neither may walk the channel's whole history.
-        Index("ix_outbox_in_flight", "channel", "status", "recipient"),
-        Index("ix_outbox_channel_sent", "channel", "sent_at"),
+        # Pacing: the sends of the last seconds, per recipient and per channel. Only sent
+        # messages are in these (partial; migration 0011): a message queued is not.
+        Index("ix_outbox_recipient_sent", "channel", "recipient", "sent_at", **_SENT),
+        Index("ix_outbox_channel_sent", "channel", "sent_at", **_SENT),
+        # Pacing also counts what is in flight, per recipient and per channel: neither count
+        # may walk the channel's whole history, and a message queued is not in it.
+        Index("ix_outbox_in_flight", "channel", "status", "recipient", **_where(OUTBOX_IN_FLIGHT)),
+        # A delivery receipt's message, by the id Twilio gave it when it was sent.
+        Index("ix_outbox_external_id", "external_id", **_where("external_id IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -337,7 +360,7 @@ class OutboxRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
-    external_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    external_id: Mapped[str | None] = mapped_column(String(64))
     delivery_status: Mapped[str | None] = mapped_column(String(32))
     # While a worker holds the row: another may take it over once this passes (a crash).
     claimed_until: Mapped[datetime | None]
