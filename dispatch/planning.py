@@ -11,7 +11,12 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dispatch.company import Company, Customer, Equipment, Site, Technician
-from dispatch.engine.adapt import job_requirements, point, worker_from_technician
+from dispatch.engine.adapt import (
+    JobRequirements,
+    job_requirements,
+    point,
+    worker_from_technician,
+)
 from dispatch.engine.model import Depot, Job, Point, Route, TravelTime, Window, Worker
 from dispatch.engine.routing import evaluate
 from dispatch.engine.travel import GreatCircleTravel
@@ -53,6 +58,7 @@ class DayView:
     travel: TravelTime = field(init=False)
     depot: Depot | None = field(init=False)
     _jobs: dict[tuple[object, ...], Job | None] = field(init=False, repr=False)
+    _needs: dict[tuple[str, str | None, str, str], JobRequirements] = field(init=False, repr=False)
     _workers: dict[tuple[date, str], Worker] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -64,6 +70,7 @@ class DayView:
         self.sites = found.sites
         self.equipment = found.equipment
         self._jobs = found.jobs
+        self._needs = found.needs
         self._workers = found.workers
         self.travel = found.travel
         loc = c.settings.depot.location if c.settings.depot else None
@@ -122,7 +129,15 @@ class DayView:
             sla_due=None if wo.sla_due_at is None else self.minutes(wo.sla_due_at),
             pm_overdue_days=_overdue_days(equipment, self.day),
         )
-        needs = job_requirements(self.company, wo.skill, equipment, customer, site=site)
+        # The same on every day: the skill's, the equipment's, the customer's and the site's
+        # demands (a job looked at on its day and then on the later days needs them once).
+        key = (wo.skill, wo.equipment_id, customer.id, site.id)
+        needs = self._needs.get(key)
+        if needs is None:
+            if len(self._needs) >= _MAX_JOBS:
+                self._needs.clear()
+            needs = job_requirements(self.company, wo.skill, equipment, customer, site=site)
+            self._needs[key] = needs
         return needs.apply(base)
 
     def routes(
@@ -214,6 +229,7 @@ class _Lookups:
     sites: dict[str, Site]
     equipment: dict[str, Equipment]
     jobs: dict[tuple[object, ...], Job | None]
+    needs: dict[tuple[str, str | None, str, str], JobRequirements]  # by skill and the places
     workers: dict[tuple[date, str], Worker]  # each technician's day before the clock's now
     travel: GreatCircleTravel
 
@@ -235,6 +251,7 @@ def _lookups(company: Company) -> _Lookups:
         sites=sites,
         equipment=company.equipment_by_id(),
         jobs={},
+        needs={},
         workers={},
         travel=GreatCircleTravel(
             company.assignment.detour_factor,

@@ -40,7 +40,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         def process(value: datetime | None) -> str | None:
             if value is None:
                 return None
-            return _utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+            if value.tzinfo is not UTC:  # most are UTC already: the clock's, a row's
+                value = _utc(value)
+            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
         return process
 
