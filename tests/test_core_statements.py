@@ -26,8 +26,9 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.exc import IntegrityError, MultipleResultsFound, NoResultFound
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from storage.core import Rows, connection, prepare
 from storage.db import session_factory
@@ -224,3 +225,28 @@ def test_rows_is_what_the_repositories_use() -> None:
     assert empty.scalar() is None and empty.scalar_one_or_none() is None
     with pytest.raises(NoResultFound):
         empty.scalar_one()
+
+
+def test_on_postgresql_the_values_a_statement_holds_are_written_into_its_sql() -> None:
+    """So that PostgreSQL's plan for the prepared statement sees them (a status it asks for):
+    plain text and integers written in, what is given at run time and any other text (a
+    quote in it) left parameters, numbered again from $1."""
+    held = (
+        select(THINGS.c.id)
+        .where(
+            THINGS.c.name.in_(["a", "b"]),
+            THINGS.c.n >= bindparam("least"),
+            THINGS.c.name != "it's",
+        )
+        .limit(5)
+    )
+    postgres = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1/none").dialect
+    prepared = prepare(held, postgres, ("least",))
+    assert prepared is not None
+    assert "IN ('a'::VARCHAR, 'b'::VARCHAR)" in prepared.sql
+    assert "LIMIT 5" in prepared.sql
+    assert "core_things.n >= $1" in prepared.sql and "core_things.name != $2" in prepared.sql
+    assert "$3" not in prepared.sql
+    assert prepared.args({"least": 3}) == (3, "it's")
+    on_sqlite = prepare(held, sqlite_dialect(), ("least",))
+    assert on_sqlite is not None and "'a'" not in on_sqlite.sql  # SQLite: unchanged
