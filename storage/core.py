@@ -255,7 +255,7 @@ def _literal(value: Any) -> str | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
-        return str(value)
+        return str(int(value))  # an IntEnum's number, not its name
     if isinstance(value, str) and _PLAIN_TEXT.fullmatch(value):
         return f"'{value}'"
     return None
