@@ -345,7 +345,7 @@ class OutboxRow(Base):
         # Pacing also counts what is in flight, per recipient and per channel: neither count
         # may walk the channel's whole history, and a message queued is not in it.
         Index("ix_outbox_in_flight", "channel", "status", "recipient", **_where(OUTBOX_IN_FLIGHT)),
-        # A delivery receipt's message, by the id Twilio gave it when it was sent.
+        # A delivery receipt's message, by the id its channel gave it when it was sent.
         Index("ix_outbox_external_id", "external_id", **_where("external_id IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
