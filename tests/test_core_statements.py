@@ -184,33 +184,61 @@ async def test_a_statement_sent_first_the_short_way_is_in_the_transaction(
         assert (await other.execute(select(THINGS.c.name))).scalars().all() == ["b"]
 
 
-async def test_an_sms_request_sends_its_statements_the_short_way(product: Product) -> None:
-    """SQLAlchemy's execution hands its listeners an execution context; the short way hands
-    them None. Were a hot statement to fall back (built per call, an IN list given with the
-    parameters, an ORM flush), it would show here."""
+async def _statements_of_sms(
+    product: Product, phone: str, body: str
+) -> tuple[list[str], list[str]]:
+    """The statements one SMS sends: (the short way, through SQLAlchemy). SQLAlchemy's
+    execution hands its listeners an execution context; the short way hands them None."""
     engine = product.client.app[SERVICES].engine
     assert engine is not None
     long_way: list[str] = []
     short_way: list[str] = []
 
     def note(_c: Any, _cur: Any, statement: str, _p: Any, context: Any, _m: Any) -> None:
-        (short_way if context is None else long_way).append(" ".join(statement.split())[:80])
+        (short_way if context is None else long_way).append(" ".join(statement.split()))
 
-    await product.sms("+15125550126", "the kitchen walk-in cooler is reading 45, please check")
     event.listen(engine.sync_engine, "before_cursor_execute", note)
     try:
-        status, _ = await product.sms(
-            "+15125550126", "another problem: the toilet in the lobby keeps running all night"
-        )
+        status, _ = await product.sms(phone, body)
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", note)
     assert status == 200
+    return short_way, long_way
+
+
+async def test_an_sms_request_sends_its_statements_the_short_way(product: Product) -> None:
+    """Were a hot statement to fall back (built per call, an IN list given with the
+    parameters, an ORM flush), it would show here."""
+    await product.sms("+15125550126", "the kitchen walk-in cooler is reading 45, please check")
+    short_way, long_way = await _statements_of_sms(
+        product, "+15125550126", "another problem: the toilet in the lobby keeps running all night"
+    )
     assert await product.count("work_orders") == 2
     assert long_way == []
     assert len(short_way) >= 10
     # PostgreSQL's BEGIN is asyncpg's own, which no listener sees.
-    begins = 2 if engine.dialect.name == "sqlite" else 0
+    begins = 2 if product.engine.dialect.name == "sqlite" else 0
     assert short_way.count("BEGIN IMMEDIATE") == begins
+
+
+async def test_a_job_put_off_to_a_later_day_reads_those_days_the_short_way(
+    product: Product,
+) -> None:
+    """After hours a job that can wait is planned on a later day: the engine reads those
+    days' bookings of the technicians who could take it. On PostgreSQL they come as one
+    array, not an IN list whose SQL differs with its length (parsed and planned afresh at
+    each request, more of the server's time than the read itself)."""
+    await product.sms("+15125550126", "the kitchen walk-in cooler is reading 45, please check")
+    product.clock.advance(timedelta(hours=10, minutes=50))  # Monday 17:50: shifts are over
+    short_way, long_way = await _statements_of_sms(
+        product, "+15125550131", "kitchen faucet keeps dripping, no rush"
+    )
+    assert long_way == []
+    offered = [s for s in short_way if s.startswith("INSERT INTO offers")]
+    assert len(offered) == 1  # planned on Tuesday: the later-day read ran
+    if product.engine.dialect.name == "postgresql":
+        [later] = [s for s in short_way if "= ANY (" in s]
+        assert later.startswith("SELECT work_orders.id")
 
 
 def test_rows_is_what_the_repositories_use() -> None:
