@@ -37,8 +37,10 @@ async def receive(
     """Handle one inbound message. With `inline_replies` (SMS: TwiML) the replies to the sender
     are returned, otherwise they go to the outbox with the rest of the transaction."""
     now = deps.clock.now()
-    async with uows() as uow:
-        fresh = await uow.inbound.store(msg.channel, msg.external_id, msg.sender, raw, now)
+    async with uows() as uow:  # alone: stored and committed at once
+        fresh = await uow.inbound.store(
+            msg.channel, msg.external_id, msg.sender, raw, now, alone=True
+        )
         await uow.commit()
     if not fresh:
         return Processed(duplicate=True)

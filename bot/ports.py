@@ -12,7 +12,14 @@ from dispatch.sla_clock import SlaStore
 
 class Inbox(Protocol):
     async def store(
-        self, channel: str, external_id: str, sender: str | None, payload: str, now: datetime
+        self,
+        channel: str,
+        external_id: str,
+        sender: str | None,
+        payload: str,
+        now: datetime,
+        *,
+        alone: bool = False,
     ) -> bool: ...
     async def mark_processed(
         self, channel: str, external_id: str, now: datetime, error: str | None = None

@@ -278,7 +278,13 @@ class Connection:
         self._inline = inline
         self._pg = pg
 
-    async def execute(self, statement: ClauseElement, params: Params = None) -> Rows:
+    async def execute(
+        self, statement: ClauseElement, params: Params = None, *, alone: bool = False
+    ) -> Rows:
+        """With `alone`, the caller's unit of work does nothing else and commits right
+        after: on PostgreSQL a statement run before any other of the transaction then runs
+        outside one, committed as it runs, without the BEGIN and the COMMIT (two round trips
+        of the server's). On SQLite it changes nothing: the commit commits it."""
         many = isinstance(params, list)
         if many and not params:
             return Rows([], 0)  # no rows to write (SQLAlchemy would run it without values)
@@ -287,7 +293,7 @@ class Connection:
             keys = tuple(first) if first else ()
             prepared = prepare(statement, self.dialect, keys)
             if prepared is not None:
-                return await self._run(prepared, params or {}, many=many)
+                return await self._run(prepared, params or {}, many=many, alone=alone)
         result = await self.conn.execute(cast(Executable, statement), params)
         return Rows(list(result.all()) if result.returns_rows else [], result.rowcount)
 
@@ -300,6 +306,7 @@ class Connection:
         params: Mapping[str, Any] | Many,
         *,
         many: bool,
+        alone: bool = False,
     ) -> Rows:
         if isinstance(params, list):
             args: Any = [prepared.args(p) for p in params]
@@ -309,7 +316,9 @@ class Connection:
         if sync is not None:
             announce(sync, prepared.sql, args, many=many)
         if self._pg is not None:
-            raw, count = await _run_asyncpg(self._pg, self.dialect, prepared.sql, args, many)
+            raw, count = await _run_asyncpg(
+                self._pg, self.dialect, prepared.sql, args, many, alone=alone
+            )
             return Rows(prepared.rows(raw), count)
         inline = self._inline
         assert inline is not None
@@ -345,16 +354,23 @@ _STATUS = re.compile(r"(?:SELECT|UPDATE|DELETE|INSERT \d+) (\d+)")
 
 
 async def _run_asyncpg(
-    adapted: AsyncAdapt_asyncpg_connection, dialect: Dialect, sql: str, args: Any, many: bool
+    adapted: AsyncAdapt_asyncpg_connection,
+    dialect: Dialect,
+    sql: str,
+    args: Any,
+    many: bool,
+    *,
+    alone: bool = False,
 ) -> tuple[list[Any], int]:
     """The statement on asyncpg as SQLAlchemy's adapter sends it (`AsyncAdapt_asyncpg_cursor`):
-    the adapter's transaction begun if it has not been, the statement prepared once per
-    connection in the adapter's own cache, asyncpg's error translated to the DBAPI's and then
-    to SQLAlchemy's."""
+    the adapter's transaction begun if it has not been (unless `alone`: see
+    Connection.execute; the adapter's commit and rollback do nothing while it has none), the
+    statement prepared once per connection in the adapter's own cache, asyncpg's error
+    translated to the DBAPI's and then to SQLAlchemy's."""
     adapter: Any = adapted  # its private methods are untyped
     async with adapted._execute_mutex:
         try:
-            if adapter._transaction is None:
+            if adapter._transaction is None and not alone:
                 await adapter._start_transaction()
             stale = getattr(dialect, "_invalidate_schema_cache_asof", 0)
             statement, _ = await adapter._prepare(sql, stale)

@@ -24,11 +24,20 @@ class InboundRepository:
         self.session = session
 
     async def store(
-        self, channel: str, external_id: str, sender: str | None, payload: str, now: datetime
+        self,
+        channel: str,
+        external_id: str,
+        sender: str | None,
+        payload: str,
+        now: datetime,
+        *,
+        alone: bool = False,
     ) -> bool:
         """Store the raw payload and take it for handling; False for a replay of a message
         already handled or being handled. A message whose handler died (its claim ran out
-        unprocessed) is taken again, so a retry from the sender is not lost."""
+        unprocessed) is taken again, so a retry from the sender is not lost. `alone`: the
+        unit of work does nothing else and commits right after (storage.core's
+        Connection.execute)."""
         until = now + CLAIM
         postgres = self.session.get_bind().dialect.name == "postgresql"
         result = await (await connection(self.session)).execute(
@@ -41,12 +50,14 @@ class InboundRepository:
                 "received_at": now,
                 "claimed_until": until,
             },
+            alone=alone,
         )
         if result.first() is not None:
             return True
         retaken = await (await connection(self.session)).execute(
             _RETAKE,
             {"w_channel": channel, "w_external_id": external_id, "now": now, "until": until},
+            alone=alone,
         )
         return retaken.first() is not None
 

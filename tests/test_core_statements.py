@@ -26,6 +26,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.exc import IntegrityError, MultipleResultsFound, NoResultFound
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
@@ -184,6 +185,23 @@ async def test_a_statement_sent_first_the_short_way_is_in_the_transaction(
         assert (await other.execute(select(THINGS.c.name))).scalars().all() == ["b"]
 
 
+async def test_a_statement_sent_alone_commits_as_it_runs_on_postgresql(
+    engine: AsyncEngine, session: AsyncSession
+) -> None:
+    """`alone` (the inbound message stored before it is handled): on PostgreSQL, sent before
+    any other statement of the transaction, it runs outside one and is committed even if
+    the session then rolls back; what follows it begins a transaction as usual. On SQLite it
+    changes nothing: the rollback takes it back."""
+    postgres = engine.dialect.name == "postgresql"
+    conn = await connection(session)
+    await conn.execute(PLAIN_INSERT, _thing("alone", id=1), alone=True)
+    await conn.execute(PLAIN_INSERT, _thing("after", id=2))
+    await session.rollback()
+    async with engine.connect() as other:
+        names = (await other.execute(select(THINGS.c.name))).scalars().all()
+    assert names == (["alone"] if postgres else [])
+
+
 async def _statements_of_sms(
     product: Product, phone: str, body: str
 ) -> tuple[list[str], list[str]]:
@@ -206,13 +224,25 @@ async def _statements_of_sms(
     return short_way, long_way
 
 
-async def test_an_sms_request_sends_its_statements_the_short_way(product: Product) -> None:
+async def test_an_sms_request_sends_its_statements_the_short_way(
+    product: Product, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Were a hot statement to fall back (built per call, an IN list given with the
-    parameters, an ORM flush), it would show here."""
+    parameters, an ORM flush), it would show here. On PostgreSQL the message is stored
+    alone, outside a transaction: one transaction begun a request, not two."""
     await product.sms("+15125550126", "the kitchen walk-in cooler is reading 45, please check")
+    begun: list[object] = []
+    start: Any = AsyncAdapt_asyncpg_connection._start_transaction  # untyped in SQLAlchemy
+
+    async def counted(adapter: AsyncAdapt_asyncpg_connection) -> None:
+        begun.append(adapter)
+        await start(adapter)
+
+    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "_start_transaction", counted)
     short_way, long_way = await _statements_of_sms(
         product, "+15125550126", "another problem: the toilet in the lobby keeps running all night"
     )
+    assert len(begun) == (1 if product.engine.dialect.name == "postgresql" else 0)
     assert await product.count("work_orders") == 2
     assert long_way == []
     assert len(short_way) >= 10
