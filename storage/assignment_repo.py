@@ -323,7 +323,7 @@ class AssignmentRepository:
     ) -> None:
         wo_id = await self.work_orders.row_id(seq)
         assert wo_id is not None
-        await (await connection(self.session)).execute(
+        await (await connection(self.session)).later(
             _INSERT_DECISION,
             {
                 "work_order_id": wo_id,

@@ -74,7 +74,7 @@ class InboundRepository:
     async def mark_processed(
         self, channel: str, external_id: str, now: datetime, error: str | None = None
     ) -> None:
-        await (await connection(self.session)).execute(
+        await (await connection(self.session)).later(
             _PROCESSED,
             {
                 "w_channel": channel,
@@ -283,7 +283,8 @@ class ConversationRepository:
             params = {"channel": conv.channel, "address": conv.address, **values}
             self._ids[key] = (await conn.execute(_NEW_CONVERSATION, params)).scalar_one()
         else:
-            await conn.execute(_SAVE_CONVERSATION, {"row_id": row_id, **values})
+            # Read locked (get): the update may wait to go with the others (storage.core).
+            await conn.later(_SAVE_CONVERSATION, {"row_id": row_id, **values})
 
 
 # The statements of every inbound message, built once.

@@ -80,7 +80,7 @@ class OutboxRepository:
     async def add_many(self, messages: list[NewMessage], *, now: datetime) -> None:
         """Several messages in one statement, in this order (the order they go out in)."""
         if messages:
-            await (await connection(self.session)).execute(
+            await (await connection(self.session)).later(
                 _INSERT_MANY, [_values(m, now, now) for m in messages]
             )
 

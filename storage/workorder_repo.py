@@ -91,7 +91,7 @@ class WorkOrderRepository:
         if self._pending:
             rows = list(self._pending)
             self._pending.clear()
-            await (await connection(self.session)).execute(_INSERT_EVENTS, rows)
+            await (await connection(self.session)).later(_INSERT_EVENTS, rows)
 
     def forget_locks(self, *, rolled_back: bool = False) -> None:
         """The transaction ended: its locks are gone and others may write again; timeline
@@ -111,9 +111,11 @@ class WorkOrderRepository:
         values = _values(wo)
         changed = {k: v for k, v in values.items() if saved.values[k] != v}
         if changed:
-            await (await connection(self.session)).execute(
-                _UPDATE_BY_ID, {"row_id": saved.id, **changed}
-            )
+            conn = await connection(self.session)
+            # A row this transaction holds locked may wait to be written (storage.core):
+            # nobody else can write it meanwhile, and reads of it here come from _rows.
+            write = conn.later if wo.seq in self._locked else conn.execute
+            await write(_UPDATE_BY_ID, {"row_id": saved.id, **changed})
             saved.values.update(changed)
         await self._append_events(saved.id, wo)
 
@@ -257,7 +259,7 @@ async def write_pending_events(session: AsyncSession) -> None:
     if rows:
         pending = list(rows)
         rows.clear()
-        await (await connection(session)).execute(_INSERT_EVENTS, pending)
+        await (await connection(session)).later(_INSERT_EVENTS, pending)
 
 
 @dataclass(slots=True)
