@@ -442,9 +442,8 @@ def together(parts: list[tuple[str, tuple[Any, ...]]]) -> tuple[str, tuple[Any, 
         pieces.append(_numbered_from(sql, len(args)))
         args += values
     *first, last = pieces
-    return "WITH " + ", ".join(f"w{i} AS ({p})" for i, p in enumerate(first)) + " " + last, tuple(
-        args
-    )
+    withs = ", ".join(f"w{i} AS ({p})" for i, p in enumerate(first))
+    return f"WITH {withs} {last}", tuple(args)
 
 
 def _numbered_from(sql: str, base: int) -> str:
