@@ -105,7 +105,13 @@ async def _fetch_media(deps: Deps, msg: Inbound) -> Received:
 async def _handle(uow: BotUnitOfWork, deps: Deps, received: Received) -> list[Outgoing]:
     msg = received.msg
     now = deps.clock.now()
-    recent = await uow.inbound.count_since(msg.channel, msg.sender, now - timedelta(minutes=1))
+    # The sender's identity, looked up below, is read with the count.
+    recent = await uow.inbound.count_since(
+        msg.channel,
+        msg.sender,
+        now - timedelta(minutes=1),
+        identity=(identity_channel(msg.channel), msg.sender),
+    )
     limit = deps.config.rate_limit_per_minute
     if recent > limit:
         return [Outgoing(text=texts.rate_limited())] if recent == limit + 1 else []

@@ -24,7 +24,18 @@ class Inbox(Protocol):
     async def mark_processed(
         self, channel: str, external_id: str, now: datetime, error: str | None = None
     ) -> None: ...
-    async def count_since(self, channel: str, sender: str, since: datetime) -> int: ...
+    async def count_since(
+        self,
+        channel: str,
+        sender: str,
+        since: datetime,
+        *,
+        identity: tuple[str, str] | None = None,
+    ) -> int:
+        """The sender's messages since `since`. With `identity` (channel, address), the
+        unit of work may read that identity in the same statement, for Identities.find."""
+        ...
+
     async def stranded(self, now: datetime, limit: int) -> list[tuple[str, str, str]]: ...
 
 

@@ -10,7 +10,7 @@ from dispatch.clock import Clock
 from dispatch.company import Customer, Site
 from dispatch.ports import Geocoder, UnitOfWork
 from dispatch.sla import sla_due
-from dispatch.workorder import PRIORITIES, Status, Wants, WorkOrder
+from dispatch.workorder import PRIORITIES, UNNUMBERED, Status, Wants, WorkOrder
 
 ZIP_RE = re.compile(r"\b(\d{5})(?:-\d{4})?\b")
 
@@ -59,7 +59,7 @@ async def open_work_order(
         raise RequestRefused("unknown_equipment", f"equipment {equipment_id} is not at that site")
     priority = cmd.priority or "P3"
     wo = WorkOrder(
-        seq=await uow.work_orders.next_seq(),
+        seq=UNNUMBERED,  # numbered as it is added
         customer_id=customer.id,
         description=cmd.text,
         created_at=now,

@@ -102,6 +102,9 @@ class Photo:
     at: datetime
 
 
+UNNUMBERED = 0  # the seq of a work order not added yet: storage gives it the next number
+
+
 def format_number(seq: int) -> str:
     return f"WO-{seq}"
 

@@ -7,7 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, insert, select, union_all, update
+from sqlalchemy import (
+    Integer,
+    Row,
+    bindparam,
+    cast,
+    func,
+    insert,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,8 +31,9 @@ CLAIM = timedelta(seconds=30)  # how long a handler may take before another reta
 
 
 class InboundRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, identities: IdentityRepository | None = None) -> None:
         self.session = session
+        self._identities = identities  # the unit of work's, for count_since(identity=...)
 
     async def store(
         self,
@@ -84,14 +96,31 @@ class InboundRepository:
             },
         )
 
-    async def count_since(self, channel: str, sender: str, since: datetime) -> int:
-        row = (
-            await (await connection(self.session)).execute(
-                _COUNT_SINCE, {"channel": channel, "sender": sender, "since": since}
-            )
-        ).one()
-        note_version(self.session, row[1])
-        return int(row[0] or 0)
+    async def count_since(
+        self,
+        channel: str,
+        sender: str,
+        since: datetime,
+        *,
+        identity: tuple[str, str] | None = None,
+    ) -> int:
+        """The sender's messages since `since` (the company's version stamp comes with it).
+        With `identity` (channel, address), that identity and the dispatchers' are read in
+        the same statement, for the unit of work's identities to answer from: one round trip
+        to the database, not two, at the start of every message."""
+        conn = await connection(self.session)
+        params = {"channel": channel, "sender": sender, "since": since}
+        identities = self._identities
+        if identity is None or identities is None or not identities.reads_first(*identity):
+            row = (await conn.execute(_COUNT_SINCE, params)).one()
+            note_version(self.session, row[1])
+            return int(row[0] or 0)
+        params |= {"i_channel": identity[0], "i_address": identity[1]}
+        rows = (await conn.execute(_COUNT_AND_IDENTITIES, params)).all()
+        [counted] = [r for r in rows if r.id is None]  # identities all have an id
+        identities.found(*identity, [r for r in rows if r.id is not None])
+        note_version(self.session, counted.version)
+        return int(counted.recent or 0)
 
 
 class IdentityRepository:
@@ -194,6 +223,27 @@ class IdentityRepository:
         self._rows[(new.channel, new.address)] = new
         return new
 
+    def reads_first(self, channel: str, address: str) -> bool:
+        """Whether looking this identity up would read it with the dispatchers' (the first
+        lookup of the unit of work): what InboundRepository.count_since may read for it."""
+        return self._dispatchers is None and (channel, address) not in self._rows
+
+    def found(self, channel: str, address: str, rows: Iterable[Row[Any]]) -> None:
+        """The rows of _IDENTITY_AND_DISPATCHERS for this identity, read by another
+        statement of the unit of work."""
+        found = [_IdentityRow.of(r) for r in rows]
+        key = (channel, address)
+        self._rows[key] = next(
+            (r for r in found if r.channel == channel and r.address == address), None
+        )
+        # The sender's own row, when a dispatcher's, is one object in both places.
+        mine = self._rows[key]
+        self._dispatchers = [
+            mine if mine is not None and r.id == mine.id else r
+            for r in found
+            if r.role == "dispatcher"
+        ]
+
     async def _row(self, channel: str, address: str) -> _IdentityRow | None:
         key = (channel, address)
         if key in self._rows:
@@ -201,19 +251,7 @@ class IdentityRepository:
         conn = await connection(self.session)
         params = {"channel": channel, "address": address}
         if self._dispatchers is None:
-            found = [
-                _IdentityRow.of(r) for r in await conn.execute(_IDENTITY_AND_DISPATCHERS, params)
-            ]
-            self._rows[key] = next(
-                (r for r in found if r.channel == channel and r.address == address), None
-            )
-            # The sender's own row, when a dispatcher's, is one object in both places.
-            mine = self._rows[key]
-            self._dispatchers = [
-                mine if mine is not None and r.id == mine.id else r
-                for r in found
-                if r.role == "dispatcher"
-            ]
+            self.found(channel, address, await conn.execute(_IDENTITY_AND_DISPATCHERS, params))
         else:
             first = (await conn.execute(_IDENTITY, params)).first()
             self._rows[key] = None if first is None else _IdentityRow.of(first)
@@ -340,8 +378,23 @@ _IDENTITY_COLUMNS = [
 _IDENTITY = select(*_IDENTITY_COLUMNS).where(
     _IDENTITIES.c.channel == bindparam("channel"), _IDENTITIES.c.address == bindparam("address")
 )
-_IDENTITY_AND_DISPATCHERS = union_all(
-    _IDENTITY, select(*_IDENTITY_COLUMNS).where(_IDENTITIES.c.role == "dispatcher")
+_DISPATCHERS = select(*_IDENTITY_COLUMNS).where(_IDENTITIES.c.role == "dispatcher")
+_IDENTITY_AND_DISPATCHERS = union_all(_IDENTITY, _DISPATCHERS)
+# _COUNT_SINCE and _IDENTITY_AND_DISPATCHERS in one statement: a row of the count and the
+# stamp (its identity columns NULL), then the identities' rows (their count and stamp NULL).
+_NO_IDENTITY = [cast(null(), c.type).label(c.name) for c in _IDENTITY_COLUMNS]
+_NO_NUMBER = cast(null(), Integer)
+_COUNT_AND_IDENTITIES = union_all(
+    select(
+        _COUNT_SINCE.selected_columns[0].label("recent"),
+        VERSION_COLUMN.label("version"),
+        *_NO_IDENTITY,
+    ),
+    select(_NO_NUMBER, _NO_NUMBER, *_IDENTITY_COLUMNS).where(
+        _IDENTITIES.c.channel == bindparam("i_channel"),
+        _IDENTITIES.c.address == bindparam("i_address"),
+    ),
+    select(_NO_NUMBER, _NO_NUMBER, *_IDENTITY_COLUMNS).where(_IDENTITIES.c.role == "dispatcher"),
 )
 _OF_PARTY = (
     select(*_IDENTITY_COLUMNS)

@@ -7,15 +7,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, event, insert, select, update
+from sqlalchemy import Row, Select, bindparam, event, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from dispatch.ports import OPEN_LIMIT
-from dispatch.workorder import OPEN, Flag, Photo, Status, TimelineEvent, Wants, WorkOrder
+from dispatch.workorder import (
+    OPEN,
+    UNNUMBERED,
+    Flag,
+    Photo,
+    Status,
+    TimelineEvent,
+    Wants,
+    WorkOrder,
+)
 from storage import tables as t
 from storage.core import connection
-from storage.sequences import next_value
+from storage.sequences import NATIVE, next_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +61,19 @@ class WorkOrderRepository:
         return await next_value(self.session, "work_order")
 
     async def add(self, wo: WorkOrder) -> None:
+        """Insert a new work order; one whose seq is UNNUMBERED gets the next number. On
+        PostgreSQL that is the native sequence's, taken in the insert itself (one round trip
+        to the server instead of two); on SQLite the counter row's, as next_seq() gives."""
         await self.session.flush()  # a walk-in customer or site added through the ORM
         values = _values(wo)
         conn = await connection(self.session)
-        row_id = (await conn.execute(_INSERT, {"seq": wo.seq, **values})).scalar_one()
+        if wo.seq == UNNUMBERED and conn.dialect.name == "postgresql":
+            row = (await conn.execute(_INSERT_NUMBERED, values)).one()
+            row_id, wo.seq = row.id, int(row.seq)
+        else:
+            if wo.seq == UNNUMBERED:
+                wo.seq = await self.next_seq()
+            row_id = (await conn.execute(_INSERT, {"seq": wo.seq, **values})).scalar_one()
         self._rows[wo.seq] = _Saved(int(row_id), values)
         self._timelines[wo.seq] = wo.timeline[: len(wo.timeline) - len(wo.new_events)]
         self._locked.add(wo.seq)
@@ -306,6 +324,11 @@ _OPEN_OF = (
     .limit(OPEN_LIMIT)
 )
 _INSERT = insert(_TABLE).returning(_TABLE.c.id)
+_INSERT_NUMBERED = (
+    insert(_TABLE)
+    .values(seq=func.nextval(NATIVE["work_order"]))
+    .returning(_TABLE.c.id, _TABLE.c.seq)
+)
 # The SET clause is the parameters given, other than row_id: only the changed columns.
 _UPDATE_BY_ID = update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
 _INSERT_EVENTS = insert(_TIMELINE_TABLE)

@@ -357,9 +357,16 @@ async def test_an_sms_request_sends_its_statements_the_short_way(
     # PostgreSQL's BEGIN is asyncpg's own, which no listener sees.
     begins = 2 if product.engine.dialect.name == "sqlite" else 0
     assert short_way.count("BEGIN IMMEDIATE") == begins
+    # The sender's identity is read with the rate count, the first read of the handling.
+    [first_read] = [s for s in short_way if s.startswith("SELECT")][:1]
+    assert "count(*)" in first_read and "FROM identities" in first_read
     if product.engine.dialect.name == "sqlite":
-        assert len(short_way) >= 12
+        assert len(short_way) >= 11
         return
+    # The work order's number comes from the sequence in its insert, not a statement of its own.
+    [insert] = [s for s in short_way if s.startswith("INSERT INTO work_orders")]
+    assert "VALUES (nextval('work_order_numbers'" in insert
+    assert not any("nextval" in s for s in short_way if s is not insert)
     # The writes whose results nothing reads wait, and go as one statement, the last.
     *before, last = short_way
     assert not any(s.startswith("WITH") for s in before)

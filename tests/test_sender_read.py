@@ -1,0 +1,126 @@
+"""Every message starts with the sender's rate count and the sender's identity: read in one
+statement (InboundRepository.count_since with `identity`), the identities of the unit of work
+must then answer as if they had read it themselves, for a known sender, a dispatcher and a
+stranger, on both databases. And a work order added without a number gets the next one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from dispatch.workorder import UNNUMBERED, WorkOrder
+from tests.conftest import UowFactory
+
+NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
+CUSTOMER = "+15125550100"
+DISPATCHER = "+15125550199"
+STRANGER = "+15125550177"
+
+
+@contextmanager
+def statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    """The statements sent meanwhile, BEGINs left out."""
+    seen: list[str] = []
+
+    def note(*args: Any) -> None:
+        if not str(args[2]).startswith("BEGIN"):
+            seen.append(" ".join(str(args[2]).split()))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", note)
+
+
+async def _setup(uow: UowFactory) -> None:
+    async with uow() as u:
+        await u.identities.link("sms", CUSTOMER, "customer", "C-00001", NOW)
+        await u.identities.link("sms", DISPATCHER, "dispatcher", "D1", NOW)
+        for n, sender in enumerate((CUSTOMER, CUSTOMER, STRANGER)):
+            await u.inbound.store("sms", f"SM{n}", sender, "{}", NOW - timedelta(seconds=n))
+        await u.inbound.store("sms", "SM-old", CUSTOMER, "{}", NOW - timedelta(minutes=5))
+        await u.commit()
+
+
+async def test_the_count_reads_the_senders_identity_and_the_dispatchers(
+    uow: UowFactory, engine: AsyncEngine
+) -> None:
+    await _setup(uow)
+    since = NOW - timedelta(minutes=1)
+    with statements(engine) as seen:
+        async with uow() as u:
+            recent = await u.inbound.count_since("sms", CUSTOMER, since, identity=("sms", CUSTOMER))
+            me = await u.identities.find("sms", CUSTOMER)
+            dispatchers = await u.identities.of_parties("dispatcher", ["D1"])
+    assert recent == 2
+    assert me is not None and (me.role, me.party_id) == ("customer", "C-00001")
+    assert [d.address for d in dispatchers["D1"]] == [DISPATCHER]
+    assert len(seen) == 1 and "count(*)" in seen[0] and "FROM identities" in seen[0]
+
+
+async def test_a_dispatcher_and_a_stranger(uow: UowFactory, engine: AsyncEngine) -> None:
+    await _setup(uow)
+    since = NOW - timedelta(minutes=1)
+    with statements(engine) as seen:
+        async with uow() as u:
+            recent = await u.inbound.count_since(
+                "sms", DISPATCHER, since, identity=("sms", DISPATCHER)
+            )
+            me = await u.identities.find("sms", DISPATCHER)
+            dispatchers = await u.identities.of_parties("dispatcher", ["D1"])
+        async with uow() as u:
+            strangers = await u.inbound.count_since(
+                "sms", STRANGER, since, identity=("sms", STRANGER)
+            )
+            nobody = await u.identities.find("sms", STRANGER)
+    assert recent == 0 and strangers == 1
+    assert me is not None and me.role == "dispatcher"
+    assert dispatchers["D1"] == [me]
+    assert nobody is None
+    assert len(seen) == 2  # one statement a unit of work
+
+
+async def test_without_identity_or_after_a_lookup_the_count_reads_alone(
+    uow: UowFactory, engine: AsyncEngine
+) -> None:
+    await _setup(uow)
+    since = NOW - timedelta(minutes=1)
+    with statements(engine) as seen:
+        async with uow() as u:
+            assert await u.inbound.count_since("sms", CUSTOMER, since) == 2
+            assert await u.identities.find("sms", CUSTOMER) is not None
+            # Looked up already: not read again with the count.
+            assert (
+                await u.inbound.count_since("sms", CUSTOMER, since, identity=("sms", CUSTOMER)) == 2
+            )
+    assert sum("FROM identities" in s for s in seen) == 1
+
+
+async def test_a_work_order_added_without_a_number_gets_the_next(
+    uow: UowFactory, demo_company: None
+) -> None:
+    async with uow() as u:
+        customer = (await u.company.load()).customers[0].id
+        numbers = []
+        for text in ("first", "second"):
+            wo = WorkOrder(seq=UNNUMBERED, customer_id=customer, description=text, created_at=NOW)
+            await u.work_orders.add(wo)
+            numbers.append(wo.seq)
+        given = WorkOrder(
+            seq=await u.work_orders.next_seq(),
+            customer_id=customer,
+            description="",
+            created_at=NOW,
+        )
+        await u.work_orders.add(given)
+        await u.commit()
+    assert numbers == [1001, 1002] and given.seq == 1003
+    async with uow() as u:
+        second = await u.work_orders.get(1002)
+    assert second is not None and second.description == "second"
