@@ -13,10 +13,12 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dispatch.messaging import Identity
 from dispatch.workorder import UNNUMBERED, WorkOrder
 from tests.conftest import UowFactory
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
+SINCE = NOW - timedelta(minutes=1)  # the rate limit's window
 CUSTOMER = "+15125550100"
 DISPATCHER = "+15125550199"
 STRANGER = "+15125550177"
@@ -48,40 +50,36 @@ async def _setup(uow: UowFactory) -> None:
         await u.commit()
 
 
+async def _read(uow: UowFactory, sender: str) -> tuple[int, Identity | None, list[Identity]]:
+    """What handling a message from `sender` reads first: the count with the identity, then
+    the sender's identity and the dispatchers' (the end of a new request alerts them)."""
+    async with uow() as u:
+        recent = await u.inbound.count_since("sms", sender, SINCE, identity=("sms", sender))
+        me = await u.identities.find("sms", sender)
+        dispatchers = await u.identities.of_parties("dispatcher", ["D1"])
+    return recent, me, dispatchers["D1"]
+
+
 async def test_the_count_reads_the_senders_identity_and_the_dispatchers(
     uow: UowFactory, engine: AsyncEngine
 ) -> None:
     await _setup(uow)
-    since = NOW - timedelta(minutes=1)
     with statements(engine) as seen:
-        async with uow() as u:
-            recent = await u.inbound.count_since("sms", CUSTOMER, since, identity=("sms", CUSTOMER))
-            me = await u.identities.find("sms", CUSTOMER)
-            dispatchers = await u.identities.of_parties("dispatcher", ["D1"])
+        recent, me, dispatchers = await _read(uow, CUSTOMER)
     assert recent == 2
     assert me is not None and (me.role, me.party_id) == ("customer", "C-00001")
-    assert [d.address for d in dispatchers["D1"]] == [DISPATCHER]
+    assert [d.address for d in dispatchers] == [DISPATCHER]
     assert len(seen) == 1 and "count(*)" in seen[0] and "FROM identities" in seen[0]
 
 
 async def test_a_dispatcher_and_a_stranger(uow: UowFactory, engine: AsyncEngine) -> None:
     await _setup(uow)
-    since = NOW - timedelta(minutes=1)
     with statements(engine) as seen:
-        async with uow() as u:
-            recent = await u.inbound.count_since(
-                "sms", DISPATCHER, since, identity=("sms", DISPATCHER)
-            )
-            me = await u.identities.find("sms", DISPATCHER)
-            dispatchers = await u.identities.of_parties("dispatcher", ["D1"])
-        async with uow() as u:
-            strangers = await u.inbound.count_since(
-                "sms", STRANGER, since, identity=("sms", STRANGER)
-            )
-            nobody = await u.identities.find("sms", STRANGER)
+        recent, me, dispatchers = await _read(uow, DISPATCHER)
+        strangers, nobody, _ = await _read(uow, STRANGER)
     assert recent == 0 and strangers == 1
     assert me is not None and me.role == "dispatcher"
-    assert dispatchers["D1"] == [me]
+    assert dispatchers == [me]
     assert nobody is None
     assert len(seen) == 2  # one statement a unit of work
 
@@ -90,14 +88,13 @@ async def test_without_identity_or_after_a_lookup_the_count_reads_alone(
     uow: UowFactory, engine: AsyncEngine
 ) -> None:
     await _setup(uow)
-    since = NOW - timedelta(minutes=1)
     with statements(engine) as seen:
         async with uow() as u:
-            assert await u.inbound.count_since("sms", CUSTOMER, since) == 2
+            assert await u.inbound.count_since("sms", CUSTOMER, SINCE) == 2
             assert await u.identities.find("sms", CUSTOMER) is not None
             # Looked up already: not read again with the count.
             assert (
-                await u.inbound.count_since("sms", CUSTOMER, since, identity=("sms", CUSTOMER)) == 2
+                await u.inbound.count_since("sms", CUSTOMER, SINCE, identity=("sms", CUSTOMER)) == 2
             )
     assert sum("FROM identities" in s for s in seen) == 1
 
