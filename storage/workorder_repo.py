@@ -105,7 +105,8 @@ class WorkOrderRepository:
         return seq in self._created
 
     async def write_events(self) -> None:
-        """Write the timeline rows saved so far (commit does it too)."""
+        """Write the timeline rows saved so far (commit does it too): on PostgreSQL they go
+        with the transaction's next statement, which a read of the timeline is."""
         if self._pending:
             rows = list(self._pending)
             self._pending.clear()
@@ -272,7 +273,8 @@ def _write_pending(session: Session) -> None:
 
 
 async def write_pending_events(session: AsyncSession) -> None:
-    """For readers of timeline_events outside this repository, mid-transaction."""
+    """For readers of timeline_events outside this repository, mid-transaction: the rows
+    go before the reader's statement (on PostgreSQL with the other writes waiting)."""
     rows = session.sync_session.info.get(_PENDING)
     if rows:
         pending = list(rows)
