@@ -293,18 +293,7 @@ class _Waiting:
 
     sql: str
     rows: list[tuple[Any, ...]]
-    span: tuple[int, int] | None  # an insert's row of values: more rows may join it
-
-    def rendered(self) -> tuple[str, tuple[Any, ...]]:
-        """The SQL and its arguments; an insert's rows as one list of values, in the order
-        they came (the order of their ids)."""
-        if len(self.rows) == 1:
-            return self.sql, self.rows[0]
-        assert self.span is not None
-        start, end = self.span
-        row, width = self.sql[start:end], len(self.rows[0])
-        values = ", ".join(_numbered_from(row, i * width) for i in range(len(self.rows)))
-        return self.sql[:start] + values + self.sql[end:], tuple(a for r in self.rows for a in r)
+    joinable: bool  # a plain insert's (_values_span): more rows may join its VALUES list
 
 
 class Connection:
@@ -380,12 +369,12 @@ class Connection:
         args = [prepared.args(r) for r in rows]
         table = str(getattr(statement.table, "name", statement.table))  # a Table's, an alias's
         waiting = self._waiting.get(table)
-        if waiting is not None and waiting.sql == prepared.sql and span is not None:
+        if waiting is not None and waiting.sql == prepared.sql and waiting.joinable:
             waiting.rows += args  # more rows of the same insert
         else:
             if waiting is not None:
                 await self.send_waiting()
-            self._waiting[table] = _Waiting(prepared.sql, args, span)
+            self._waiting[table] = _Waiting(prepared.sql, args, span is not None)
         self._args += len(rows) * width
         if self._args > _MAX_WAITING_ARGS:
             await self.send_waiting()
@@ -396,7 +385,9 @@ class Connection:
         if not waiting:
             return
         assert self._pg is not None  # only PostgreSQL's writes wait
-        sql, args = together([w.rendered() for w in waiting.values()])
+        parts = waiting.values()
+        sql = together(tuple((w.sql, len(w.rows), len(w.rows[0])) for w in parts))
+        args = tuple(a for w in parts for r in w.rows for a in r)
         sync = self.conn.sync_connection
         if sync is not None:
             announce(sync, sql, args)
@@ -431,19 +422,40 @@ class Connection:
         return Rows(prepared.rows(raw), count)
 
 
-def together(parts: list[tuple[str, tuple[Any, ...]]]) -> tuple[str, tuple[Any, ...]]:
-    """PostgreSQL: several data-modifying statements as one, each but the last in a WITH
-    (run whether or not anything reads them), their placeholders numbered on."""
-    if len(parts) == 1:
-        return parts[0]
+Shape = tuple[tuple[str, int, int], ...]  # per write waiting: its SQL, rows, arguments a row
+_TOGETHER: dict[Shape, str] = {}
+_MAX_TOGETHER = 512  # the shapes a process meets are few; cleared if ever full
+
+
+def together(shape: Shape) -> str:
+    """PostgreSQL: the SQL of several writes as one statement, each but the last in a WITH
+    (run whether or not anything reads them), an insert's rows as one VALUES list in their
+    order, the placeholders numbered on. Made once per shape."""
+    sql = _TOGETHER.get(shape)
+    if sql is None:
+        if len(_TOGETHER) >= _MAX_TOGETHER:
+            _TOGETHER.clear()
+        sql = _TOGETHER[shape] = _together(shape)
+    return sql
+
+
+def _together(shape: Shape) -> str:
     pieces: list[str] = []
-    args: list[Any] = []
-    for sql, values in parts:
-        pieces.append(_numbered_from(sql, len(args)))
-        args += values
+    base = 0
+    for sql, rows, width in shape:
+        if rows > 1:
+            span = _values_span(sql)
+            assert span is not None  # checked when the rows joined
+            start, end = span
+            values = ", ".join(_numbered_from(sql[start:end], i * width) for i in range(rows))
+            sql = sql[:start] + values + sql[end:]
+        pieces.append(_numbered_from(sql, base))
+        base += rows * width
     *first, last = pieces
+    if not first:
+        return last
     withs = ", ".join(f"w{i} AS ({p})" for i, p in enumerate(first))
-    return f"WITH {withs} {last}", tuple(args)
+    return f"WITH {withs} {last}"
 
 
 def _numbered_from(sql: str, base: int) -> str:
