@@ -3,6 +3,8 @@ sqlite3 connection or to asyncpg's. What comes back must be what SQLAlchemy's ow
 gives, value for value and type for type; what cannot be prepared must still run (through
 SQLAlchemy); errors must be SQLAlchemy's; listeners must still see every statement; a
 statement sent the short way first must be inside the transaction, not committed on its own.
+Writes sent `later` wait on PostgreSQL and go as one statement before the transaction's next
+statement, the ORM's queries or its commit, in order per table, and go with a rollback.
 Last, an SMS that opens a work order sends its statements the short way on both databases."""
 
 from __future__ import annotations
