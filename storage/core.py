@@ -34,6 +34,7 @@ call into the library, it runs at once.
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 from collections import namedtuple
@@ -423,23 +424,13 @@ class Connection:
 
 
 Shape = tuple[tuple[str, int, int], ...]  # per write waiting: its SQL, rows, arguments a row
-_TOGETHER: dict[Shape, str] = {}
-_MAX_TOGETHER = 512  # the shapes a process meets are few; cleared if ever full
 
 
+@functools.lru_cache(maxsize=512)  # the shapes a process meets are few
 def together(shape: Shape) -> str:
     """PostgreSQL: the SQL of several writes as one statement, each but the last in a WITH
     (run whether or not anything reads them), an insert's rows as one VALUES list in their
     order, the placeholders numbered on. Made once per shape."""
-    sql = _TOGETHER.get(shape)
-    if sql is None:
-        if len(_TOGETHER) >= _MAX_TOGETHER:
-            _TOGETHER.clear()
-        sql = _TOGETHER[shape] = _together(shape)
-    return sql
-
-
-def _together(shape: Shape) -> str:
     pieces: list[str] = []
     base = 0
     for sql, rows, width in shape:
