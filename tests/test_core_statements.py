@@ -37,6 +37,7 @@ from storage.core import Rows, connection, prepare
 from storage.db import session_factory
 from storage.types import UTCDateTime
 from tests.channel_app import Product
+from tests.databases import statements
 from webhooks.app import SERVICES
 
 META = MetaData()
@@ -153,17 +154,9 @@ async def test_errors_are_sqlalchemys_and_leave_the_transaction_usable(
 
 
 async def test_listeners_see_every_statement(engine: AsyncEngine, session: AsyncSession) -> None:
-    seen: list[str] = []
-
-    def note(*args: Any) -> None:
-        seen.append(" ".join(str(args[2]).split()))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", note)
-    try:
+    with statements(engine) as seen:
         conn = await connection(session)
         await conn.execute(BY_ID, {"id": 1})
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", note)
     assert seen[-1].startswith("SELECT core_things.id")
     if conn.dialect.name == "sqlite":
         assert seen[0] == "BEGIN IMMEDIATE"
@@ -205,17 +198,6 @@ async def test_a_statement_sent_alone_commits_as_it_runs_on_postgresql(
     assert names == (["alone"] if postgres else [])
 
 
-def _listen(engine: AsyncEngine) -> list[str]:
-    """Every statement the engine's listeners are told of from now on, whitespace folded."""
-    seen: list[str] = []
-
-    def note(*args: Any) -> None:
-        seen.append(" ".join(str(args[2]).split()))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", note)
-    return seen
-
-
 async def _names(engine: AsyncEngine) -> list[str]:
     """What another connection sees committed."""
     async with engine.connect() as other:
@@ -230,13 +212,15 @@ async def test_writes_sent_later_go_as_one_statement_before_the_next_one(
     postgres = engine.dialect.name == "postgresql"
     conn = await connection(session)
     await conn.execute(BY_ID, {"id": 0})  # the transaction begun
-    seen = _listen(engine)
-    await conn.later(PLAIN_INSERT, _thing("a", data={"k": 1}))
-    await conn.later(update(OTHERS).values(n=bindparam("n")), {"n": 5})
-    await conn.later(PLAIN_INSERT, [_thing("b", data=None), _thing("c", data=None)])
-    await conn.later(PLAIN_INSERT, _thing("d", data=None))
-    assert len(seen) == (0 if postgres else 4)
-    rows = (await conn.execute(select(THINGS.c.name, THINGS.c.data).order_by(THINGS.c.id))).all()
+    with statements(engine) as seen:
+        await conn.later(PLAIN_INSERT, _thing("a", data={"k": 1}))
+        await conn.later(update(OTHERS).values(n=bindparam("n")), {"n": 5})
+        await conn.later(PLAIN_INSERT, [_thing("b", data=None), _thing("c", data=None)])
+        await conn.later(PLAIN_INSERT, _thing("d", data=None))
+        assert len(seen) == (0 if postgres else 4)
+        rows = (
+            await conn.execute(select(THINGS.c.name, THINGS.c.data).order_by(THINGS.c.id))
+        ).all()
     # The rows of one table in the order they were sent, ids included.
     assert [tuple(r) for r in rows] == [("a", {"k": 1}), ("b", None), ("c", None), ("d", None)]
     if postgres:

@@ -5,17 +5,14 @@ stranger, on both databases. And a work order added without a number gets the ne
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dispatch.messaging import Identity
 from dispatch.workorder import UNNUMBERED, WorkOrder
 from tests.conftest import UowFactory
+from tests.databases import statements
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 SINCE = NOW - timedelta(minutes=1)  # the rate limit's window
@@ -24,20 +21,9 @@ DISPATCHER = "+15125550199"
 STRANGER = "+15125550177"
 
 
-@contextmanager
-def statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    """The statements sent meanwhile, BEGINs left out."""
-    seen: list[str] = []
-
-    def note(*args: Any) -> None:
-        if not str(args[2]).startswith("BEGIN"):
-            seen.append(" ".join(str(args[2]).split()))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", note)
+def _sent(seen: list[str]) -> list[str]:
+    """The statements seen, SQLite's BEGINs left out."""
+    return [s for s in seen if not s.startswith("BEGIN")]
 
 
 async def _setup(uow: UowFactory) -> None:
@@ -69,7 +55,8 @@ async def test_the_count_reads_the_senders_identity_and_the_dispatchers(
     assert recent == 2
     assert me is not None and (me.role, me.party_id) == ("customer", "C-00001")
     assert [d.address for d in dispatchers] == [DISPATCHER]
-    assert len(seen) == 1 and "count(*)" in seen[0] and "FROM identities" in seen[0]
+    [sent] = _sent(seen)
+    assert "count(*)" in sent and "FROM identities" in sent
 
 
 async def test_a_dispatcher_and_a_stranger(uow: UowFactory, engine: AsyncEngine) -> None:
@@ -81,7 +68,7 @@ async def test_a_dispatcher_and_a_stranger(uow: UowFactory, engine: AsyncEngine)
     assert me is not None and me.role == "dispatcher"
     assert dispatchers == [me]
     assert nobody is None
-    assert len(seen) == 2  # one statement a unit of work
+    assert len(_sent(seen)) == 2  # one statement a unit of work
 
 
 async def test_without_identity_or_after_a_lookup_the_count_reads_alone(
