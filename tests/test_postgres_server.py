@@ -1,10 +1,12 @@
 """The database server as the product meets it: PostgreSQL's pooled connections (one the
-server has closed is not handed to a request) and the settings it warns about at start."""
+server has closed is not handed to a request, none opened and closed for a burst), the
+plans of its prepared statements, and the settings it warns about at start."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
@@ -12,7 +14,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db import IDLE_PING_S, IDLE_SINCE, make_engine
+from storage.db import IDLE_PING_S, IDLE_SINCE, POOL_SIZE, make_engine
 from storage.migrate import server_warnings
 from tests.databases import need_postgres
 
@@ -74,6 +76,78 @@ async def test_only_a_connection_idle_for_long_is_pinged_before_use(
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 2"))
         assert sent == ["BEGIN;", ";", "ROLLBACK;", "BEGIN;", "ROLLBACK;"], sent
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_statement_prepared_on_small_tables_is_not_planned_again_at_every_run(
+    postgres_ready: tuple[str | None, str],
+) -> None:
+    """A connection lives while its tables grow. Left to choose, PostgreSQL keeps comparing
+    the generic plan's cost with the average of the custom plans it made, cheap ones from
+    when the table was small included, and plans every run afresh for good. The engine's
+    connections use the generic plan from the first run: planned once, whatever the
+    table's size. (Without the setting this run counts 25 custom plans.)"""
+    problem, url = postgres_ready
+    need_postgres(problem)
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            await driver.execute(
+                "CREATE TEMP TABLE plans (status text, planned_start timestamptz);"
+                "CREATE INDEX ON plans (status, planned_start)"
+            )
+            day = await driver.prepare(
+                "SELECT * FROM plans WHERE status IN ('assigned', 'working')"
+                " AND (planned_start IS NULL OR planned_start >= $1 AND planned_start < $2)"
+            )
+            start = datetime(2026, 11, 30, 6, tzinfo=UTC)
+            for _ in range(6):
+                await day.fetch(start, start + timedelta(days=1))
+            await driver.execute(
+                "INSERT INTO plans SELECT (ARRAY['assigned', 'working', 'ready'])[1 + g % 3],"
+                " timestamptz '2026-11-01' + g * interval '10 minutes'"
+                " FROM generate_series(1, 20000) g; ANALYZE plans"
+            )
+            for _ in range(20):
+                rows = await day.fetch(start, start + timedelta(days=1))
+            assert len(rows) == 96  # two thirds of a day's 144 ten-minute slots
+            plans = await driver.fetchrow(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+                " WHERE statement LIKE 'SELECT * FROM plans%'"
+            )
+            assert plans is not None
+            assert (plans["generic_plans"], plans["custom_plans"]) == (26, 0)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_burst_opens_no_connection_that_is_closed_after_it(
+    postgres_ready: tuple[str | None, str],
+) -> None:
+    """A burst of requests used to open connections beyond the pool's ten and close each
+    as it came back: a server process, the driver's look at the types and every statement
+    prepared again, each time. The pool keeps all it opens: two bursts of POOL_SIZE units
+    of work at once use the same POOL_SIZE connections."""
+    problem, url = postgres_ready
+    need_postgres(problem)
+    engine = make_engine(url)
+    pids: set[int] = set()
+
+    async def one(barrier: asyncio.Barrier) -> None:
+        async with engine.connect() as conn:
+            pids.add((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+            await barrier.wait()  # all of them checked out at once
+
+    try:
+        for _ in range(2):
+            barrier = asyncio.Barrier(POOL_SIZE)
+            await asyncio.gather(*(one(barrier) for _ in range(POOL_SIZE)))
+        assert len(pids) == POOL_SIZE
     finally:
         await engine.dispose()
 
