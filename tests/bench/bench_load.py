@@ -38,8 +38,11 @@ from tests.bench import bench_company, bench_server
 from tests.bench.bench_server import (
     ACCOUNT_SID,
     AUTH_TOKEN,
+    Built,
     environment,
-    send_new_problem,
+    form_request,
+    new_problem,
+    post,
     servers,
     sms_form,
 )
@@ -53,7 +56,7 @@ TIMEOUT = 15.0  # a request slower than this counts as an error
 RESULTS = Path(__file__).resolve().parents[2] / "bench-results.json"
 POSTGRES_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
-Request = Callable[[aiohttp.ClientSession, int], Any]
+Request = Callable[[int], Built]  # the n-th request, encoded and signed
 Counter = Callable[[], Awaitable[int]]  # work orders in the database now
 
 
@@ -96,8 +99,10 @@ def _percentile(values: list[float], q: float) -> float:
 
 async def phase(rate: int, request: Request, counter: itertools.count[int]) -> Phase:
     """Open loop: request i leaves at start + i/rate whatever happened to the earlier ones;
-    latency counts from that planned moment (no coordinated omission)."""
+    latency counts from that planned moment (no coordinated omission). The requests are
+    encoded and signed before the phase starts: the generator shares the server's cores."""
     total = int(rate * SECONDS)
+    built = [request(next(counter)) for _ in range(total)]
     latencies: list[float] = []
     failed: dict[int, int] = {}
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
@@ -109,7 +114,7 @@ async def phase(rate: int, request: Request, counter: itertools.count[int]) -> P
             planned = start + i / rate
             await asyncio.sleep(max(0.0, planned - time.perf_counter()))
             try:
-                status = await request(http, next(counter))
+                status = await post(http, built[i])
             except (TimeoutError, aiohttp.ClientError):
                 status = 0
             if 200 <= status < 300:
@@ -214,20 +219,18 @@ def sms_request(ports: list[int]) -> Request:
     a customer's texts go round the skills, not the same one each time."""
     phones = bench_company.customer_phones(CUSTOMERS)
 
-    async def send(http: aiohttp.ClientSession, n: int) -> int:
-        return await send_new_problem(http, ports[n % len(ports)], n, phones)
+    def build(n: int) -> Built:
+        return new_problem(ports[n % len(ports)], n, phones)
 
-    return send
+    return build
 
 
 def bare_request(port: int) -> Request:
-    async def send(http: aiohttp.ClientSession, n: int) -> int:
+    def build(n: int) -> Built:
         form = sms_form(f"SM{n:032d}", "+15125550126", bench_company.new_problem_text(n))
-        async with http.post(f"http://127.0.0.1:{port}/", data=form) as r:
-            await r.read()
-            return r.status
+        return form_request(f"http://127.0.0.1:{port}/", form)
 
-    return send
+    return build
 
 
 WARMUP = 20  # requests per server before measuring: the first ones build caches
@@ -238,7 +241,7 @@ async def warm_up(request: Request, ports: list[int], counter: itertools.count[i
     half a second); a deployment pays that once, not per rate, so it is not measured."""
     async with aiohttp.ClientSession() as http:
         for _ in range(WARMUP * len(ports)):
-            await request(http, next(counter))
+            await post(http, request(next(counter)))
     await _settle(ports)
 
 
