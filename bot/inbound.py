@@ -2,6 +2,8 @@
 
 Store the raw payload first (a replay is acknowledged and dropped), fetch media outside any
 transaction, then handle the message in one transaction with the outbox writes it causes.
+Where the store commits as it runs (PostgreSQL) and there is no media to fetch, the message
+is handled in the same unit of work, its transaction begun after the store.
 """
 
 from __future__ import annotations
@@ -37,22 +39,28 @@ async def receive(
     """Handle one inbound message. With `inline_replies` (SMS: TwiML) the replies to the sender
     are returned, otherwise they go to the outbox with the rest of the transaction."""
     now = deps.clock.now()
-    async with uows() as uow:  # alone: stored and committed at once
-        fresh = await uow.inbound.store(
-            msg.channel, msg.external_id, msg.sender, raw, now, alone=True
-        )
-        await uow.commit()
-    if not fresh:
-        return Processed(duplicate=True)
-    received = await _fetch_media(deps, msg)
+    stored = False
     try:
-        async with uows() as uow:
-            replies = await _handle(uow, deps, received)
-            if not inline_replies:
-                await _enqueue(uow, deps, msg, replies)
-            await uow.inbound.mark_processed(msg.channel, msg.external_id, deps.clock.now())
+        async with uows() as uow:  # alone: stored and committed at once
+            fresh = await uow.inbound.store(
+                msg.channel, msg.external_id, msg.sender, raw, now, alone=True
+            )
+            if fresh and not msg.media and uow.inbound.stored_apart:
+                # Committed already (PostgreSQL): handled in the same unit of work, one
+                # connection from the pool a message instead of two.
+                stored = True
+                replies = await _handled(uow, deps, Received(msg, (), False), inline_replies)
+                return Processed(duplicate=False, replies=tuple(replies))
             await uow.commit()
+        if not fresh:
+            return Processed(duplicate=True)
+        received = await _fetch_media(deps, msg)
+        stored = True
+        async with uows() as uow:
+            replies = await _handled(uow, deps, received, inline_replies)
     except Exception as err:  # the payload is stored: log, answer politely, keep serving
+        if not stored:
+            raise
         log.exception("inbound message failed", extra={"channel": msg.channel})
         replies = [Outgoing(text=texts.sorry())]
         async with uows() as uow:
@@ -63,6 +71,20 @@ async def receive(
                 await _enqueue(uow, deps, msg, replies)
             await uow.commit()
     return Processed(duplicate=False, replies=tuple(replies))
+
+
+async def _handled(
+    uow: BotUnitOfWork, deps: Deps, received: Received, inline_replies: bool
+) -> list[Outgoing]:
+    """Handle a stored message in `uow` and commit it with the outbox writes it causes and
+    the message marked processed; the replies to the sender."""
+    msg = received.msg
+    replies = await _handle(uow, deps, received)
+    if not inline_replies:
+        await _enqueue(uow, deps, msg, replies)
+    await uow.inbound.mark_processed(msg.channel, msg.external_id, deps.clock.now())
+    await uow.commit()
+    return replies
 
 
 async def remember(

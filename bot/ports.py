@@ -11,6 +11,11 @@ from dispatch.sla_clock import SlaStore
 
 
 class Inbox(Protocol):
+    # True after store(alone=True) took the message when it is committed already, whatever
+    # this unit of work does next (PostgreSQL: it ran outside a transaction); False when
+    # this unit of work's commit is what stores it (SQLite).
+    stored_apart: bool
+
     async def store(
         self,
         channel: str,

@@ -321,10 +321,11 @@ class Connection:
     async def execute(
         self, statement: ClauseElement, params: Params = None, *, alone: bool = False
     ) -> Rows:
-        """With `alone`, the caller's unit of work does nothing else and commits right
-        after: on PostgreSQL a statement run before any other of the transaction then runs
-        outside one, committed as it runs, without the BEGIN and the COMMIT (two round trips
-        of the server's). On SQLite it changes nothing: the commit commits it."""
+        """With `alone`, the statement is committed on its own: on PostgreSQL one run before
+        any other of the transaction runs outside one, committed as it runs, without a BEGIN
+        and a COMMIT (two round trips of the server's), and the unit of work's next
+        statements begin the transaction (`outside_transaction` tells which happened). On
+        SQLite it changes nothing: the unit of work's commit commits it."""
         many = isinstance(params, list)
         if many and not params:
             return Rows([], 0)  # no rows to write (SQLAlchemy would run it without values)
@@ -341,6 +342,13 @@ class Connection:
 
     async def scalar(self, statement: ClauseElement, params: Params = None) -> Any:
         return (await self.execute(statement, params)).scalar()
+
+    def outside_transaction(self) -> bool:
+        """On PostgreSQL, True while the server has no transaction of this unit of work
+        open: what ran `alone` so far ran outside one and is committed, whatever the unit of
+        work does next. Always False on SQLite, where the unit of work's commit commits it."""
+        adapter: Any = self._pg  # its transaction is private
+        return adapter is not None and adapter._transaction is None
 
     async def later(self, statement: Write, params: Mapping[str, Any] | Many) -> None:
         """A write whose rows and count nobody looks at, sent with the other writes waiting

@@ -34,6 +34,7 @@ class InboundRepository:
     def __init__(self, session: AsyncSession, identities: IdentityRepository | None = None) -> None:
         self.session = session
         self._identities = identities  # the unit of work's, for count_since(identity=...)
+        self.stored_apart = False  # see the Inbox port
 
     async def store(
         self,
@@ -48,8 +49,8 @@ class InboundRepository:
         """Store the raw payload and take it for handling; False for a replay of a message
         already handled or being handled. A message whose handler died (its claim ran out
         unprocessed) is taken again, so a retry from the sender is not lost. `alone`: the
-        unit of work does nothing else and commits right after (storage.core's
-        Connection.execute)."""
+        first statements of the unit of work, committed as they run where the database
+        allows (storage.core's Connection.execute); `stored_apart` tells whether they were."""
         until = now + CLAIM
         postgres = self.session.get_bind().dialect.name == "postgresql"
         result = await (await connection(self.session)).execute(
@@ -64,14 +65,17 @@ class InboundRepository:
             },
             alone=alone,
         )
-        if result.first() is not None:
-            return True
-        retaken = await (await connection(self.session)).execute(
-            _RETAKE,
-            {"w_channel": channel, "w_external_id": external_id, "now": now, "until": until},
-            alone=alone,
-        )
-        return retaken.first() is not None
+        conn = await connection(self.session)
+        if result.first() is None:
+            retaken = await conn.execute(
+                _RETAKE,
+                {"w_channel": channel, "w_external_id": external_id, "now": now, "until": until},
+                alone=alone,
+            )
+            if retaken.first() is None:
+                return False
+        self.stored_apart = alone and conn.outside_transaction()
+        return True
 
     async def stranded(self, now: datetime, limit: int) -> list[tuple[str, str, str]]:
         """(channel, external_id, payload) of messages whose handler died before finishing."""
