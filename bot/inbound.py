@@ -49,7 +49,8 @@ async def receive(
                 # Committed already (PostgreSQL): handled in the same unit of work, one
                 # connection from the pool a message instead of two.
                 stored = True
-                replies = await _handled(uow, deps, Received(msg, (), False), inline_replies)
+                received = Received(msg=msg, media=(), media_refused=False)
+                replies = await _handled(uow, deps, received, inline_replies)
                 return Processed(duplicate=False, replies=tuple(replies))
             await uow.commit()
         if not fresh:

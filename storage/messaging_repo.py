@@ -53,7 +53,8 @@ class InboundRepository:
         allows (storage.core's Connection.execute); `stored_apart` tells whether they were."""
         until = now + CLAIM
         postgres = self.session.get_bind().dialect.name == "postgresql"
-        result = await (await connection(self.session)).execute(
+        conn = await connection(self.session)
+        result = await conn.execute(
             _STORE_PG if postgres else _STORE_SQLITE,
             {
                 "channel": channel,
@@ -65,7 +66,6 @@ class InboundRepository:
             },
             alone=alone,
         )
-        conn = await connection(self.session)
         if result.first() is None:
             retaken = await conn.execute(
                 _RETAKE,
