@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db import IDLE_PING_S, IDLE_SINCE, POOL_SIZE, make_engine
+from storage.db import IDLE_PING_S, IDLE_SINCE, PLAN_CACHE_MODE, POOL_SIZE, make_engine
 from storage.migrate import server_warnings
 from tests.databases import need_postgres
 
@@ -121,6 +121,40 @@ async def test_a_statement_prepared_on_small_tables_is_not_planned_again_at_ever
             )
             assert plans is not None
             assert (plans["generic_plans"], plans["custom_plans"]) == (26, 0)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_server_on_the_same_machine_is_reached_over_its_unix_socket(
+    postgres_ready: tuple[str | None, str],
+) -> None:
+    """`DATABASE_URL=postgresql+asyncpg://user@/db?host=DIR`, as the README advises for a
+    server on the same machine: the engine connects through the socket in DIR (no TCP: the
+    server sees no client address) with the engine's own session settings."""
+    problem, url = postgres_ready
+    need_postgres(problem)
+    tcp = make_engine(url)
+    try:
+        async with tcp.connect() as conn:
+            folders = (await conn.execute(text("SHOW unix_socket_directories"))).scalar_one()
+    finally:
+        await tcp.dispose()
+    folder = next((f.strip() for f in str(folders).split(",") if f.strip()), None)
+    if folder is None or folder.startswith("@"):  # none, or Linux's abstract namespace
+        pytest.skip(f"the server at {url} listens on no socket folder ({folders!r})")
+    base, _, database = url.rpartition("/")
+    scheme, _, authority = base.partition("://")
+    user = authority.rpartition("@")[0]
+    engine = make_engine(f"{scheme}://{user}@/{database}?host={folder}")
+    try:
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text("SELECT inet_client_addr() IS NULL, current_setting('plan_cache_mode')")
+                )
+            ).one()
+        assert tuple(row) == (True, PLAN_CACHE_MODE)
     finally:
         await engine.dispose()
 
