@@ -129,7 +129,7 @@ async def test_a_statement_prepared_on_small_tables_is_not_planned_again_at_ever
 async def test_a_server_on_the_same_machine_is_reached_over_its_unix_socket(
     postgres_ready: tuple[str | None, str],
 ) -> None:
-    """`DATABASE_URL=postgresql+asyncpg://user@/db?host=DIR`, as the README advises for a
+    """`DATABASE_URL=postgresql+asyncpg://user@/db?host=DIR`, as the README shows for a
     server on the same machine: the engine connects through the socket in DIR (no TCP: the
     server sees no client address) with the engine's own session settings."""
     problem, url = postgres_ready
