@@ -52,10 +52,9 @@ class InboundRepository:
         first statements of the unit of work, committed as they run where the database
         allows (storage.core's Connection.execute); `stored_apart` tells whether they were."""
         until = now + CLAIM
-        postgres = self.session.get_bind().dialect.name == "postgresql"
         conn = await connection(self.session)
         result = await conn.execute(
-            _STORE_PG if postgres else _STORE_SQLITE,
+            _STORE_PG if conn.dialect.name == "postgresql" else _STORE_SQLITE,
             {
                 "channel": channel,
                 "external_id": external_id,

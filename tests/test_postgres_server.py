@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from sqlalchemy import text
+from sqlalchemy import URL, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import IDLE_PING_S, IDLE_SINCE, PLAN_CACHE_MODE, POOL_SIZE, make_engine
@@ -146,10 +146,16 @@ async def test_a_server_on_the_same_machine_is_reached_over_its_unix_socket(
     folder = next((f for f in here if Path(f, f".s.PGSQL.{port}").exists()), None)
     if folder is None:  # the server runs elsewhere (another machine, a container)
         pytest.skip(f"no socket of the server at {url} on this machine (it has {folders!r})")
-    base, _, database = url.rpartition("/")
-    scheme, _, authority = base.partition("://")
-    user = authority.rpartition("@")[0]
-    engine = make_engine(f"{scheme}://{user}@:{port}/{database}?host={folder}")
+    tcp_url = make_url(url)
+    socket_url = URL.create(
+        tcp_url.drivername,
+        tcp_url.username,
+        tcp_url.password,
+        port=int(port),
+        database=tcp_url.database,
+        query={"host": folder},
+    )
+    engine = make_engine(socket_url.render_as_string(hide_password=False))
     try:
         async with engine.connect() as conn:
             row = (
