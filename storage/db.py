@@ -21,7 +21,9 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def make_engine(url: str, *, echo: bool = False, pool_size: int | None = None) -> AsyncEngine:
+    """The engine for `url`. `pool_size`: on PostgreSQL, the connections the process keeps
+    (POOL_SIZE unless given); SQLite's are fixed (below)."""
     if is_sqlite(url):
         # Two connections per process: one held for the units of work, which take turns on
         # it (storage.held), and one for the rest (the outbox worker's sessions, health
@@ -54,7 +56,7 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     engine = create_async_engine(
         url,
         echo=echo,
-        pool_size=POOL_SIZE,
+        pool_size=POOL_SIZE if pool_size is None else pool_size,
         max_overflow=0,
         connect_args={"server_settings": {"plan_cache_mode": PLAN_CACHE_MODE}},
     )
@@ -63,13 +65,19 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return engine
 
 
-# PostgreSQL: the connections a process keeps. Up to 20, all kept: the pool used to keep
-# 10 and open 10 more for a burst, closing each of those as it came back. Each new
-# connection costs a server process, asyncpg's look at the server's types (13 ms of the
-# server's time) and every statement prepared and planned afresh: about 20 of them every
-# 10 s at 200 requests a second, opened when a stall had queued requests, which made the
-# stall longer. Four processes (2 web, 2 worker) stay within the server's default 100.
-POOL_SIZE = 20
+# PostgreSQL: the connections a process keeps (DATABASE_POOL_SIZE), all of them: the pool
+# used to keep 10 and open 10 more for a burst, closing each of those as it came back, and
+# each new connection costs a server process, asyncpg's look at the server's types (13 ms
+# of the server's time) and every statement prepared and planned afresh. And only a few: a
+# unit of work that finds them all busy waits in the process for one, cheaply, where one
+# more connection is one more server process taking turns on the same cores with the
+# others' (its caches cold each time it runs). Two web processes on a 2-core machine, the
+# same climb in turn (tests/bench/HISTORY.md, twentieth stop): with 6 each the best rates
+# were 321.7, 340.1, 353.8, 279.2, 265.0, 317.8 and 324.7 a second, with 20 each 293.1,
+# 299.7, 303.8, 211.7 and 299.6, with 4 313.5, 299.9 and 321.4; the server's CPU a request
+# at 400 offered about 1.5-1.7 ms with 6 against 1.9-2.1 with 20. Four processes (2 web, 2
+# worker) hold 24, well within the server's default 100.
+POOL_SIZE = 6
 
 # Each statement is prepared once per connection and planned once, not at every run
 # (PostgreSQL's `plan_cache_mode`). Left to choose, the server compares the generic plan's
@@ -80,6 +88,7 @@ POOL_SIZE = 20
 # each, against 0.09 generic). The statements' constants are written in (storage.core) and
 # their parameters (a day's bounds, a customer, technicians) don't change the best plan.
 PLAN_CACHE_MODE = "force_generic_plan"
+MAX_POOL_SIZE = 100  # DATABASE_POOL_SIZE's bound: the server's default max_connections
 
 IDLE_PING_S = 30.0  # a pooled connection idle longer than this is pinged before use
 IDLE_SINCE = "callout.idle_since"  # the pool entry's info: when it was last checked in

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from dispatch.clock import StartedClock, SystemClock
+from storage.db import POOL_SIZE
 from webhooks.app import make_clock
 from webhooks.config import ConfigError, settings_from_env
 
@@ -26,6 +27,7 @@ def test_defaults_need_no_environment() -> None:
     settings = settings_from_env({})
     assert settings.database_url == "sqlite+aiosqlite:///callout.db"
     assert settings.port == 8080
+    assert settings.database_pool_size == POOL_SIZE
     assert not settings.telegram_enabled
     assert not settings.twilio_enabled
 
@@ -34,6 +36,7 @@ def test_values_are_read() -> None:
     settings = settings_from_env(
         {
             "DATABASE_URL": "postgres://u@db/x",
+            "DATABASE_POOL_SIZE": "12",
             "PUBLIC_BASE_URL": "https://callout.example/",
             "PORT": "9000",
             "LOG_LEVEL": "debug",
@@ -44,6 +47,7 @@ def test_values_are_read() -> None:
         }
     )
     assert settings.database_url == "postgresql+asyncpg://u@db/x"
+    assert settings.database_pool_size == 12
     assert settings.public_base_url == "https://callout.example"
     assert settings.port == 9000
     assert settings.log_level == "DEBUG"
@@ -68,6 +72,9 @@ def test_web_and_worker_build_the_same_clock_from_the_settings() -> None:
     ("env", "name"),
     [
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"DATABASE_POOL_SIZE": "0"}, "DATABASE_POOL_SIZE"),
+        ({"DATABASE_POOL_SIZE": "six"}, "DATABASE_POOL_SIZE"),
+        ({"DATABASE_POOL_SIZE": "1000"}, "DATABASE_POOL_SIZE"),
         ({"PUBLIC_BASE_URL": "callout.example"}, "PUBLIC_BASE_URL"),
         ({"PORT": "eighty"}, "PORT"),
         ({"PORT": "70000"}, "PORT"),

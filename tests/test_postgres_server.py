@@ -11,13 +11,16 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import URL, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
 
 from storage.db import IDLE_PING_S, IDLE_SINCE, PLAN_CACHE_MODE, POOL_SIZE, make_engine
 from storage.migrate import server_warnings
 from tests.databases import need_postgres
+from webhooks.app import SERVICES, init_app
+from webhooks.config import Settings
 
 
 @pytest.mark.postgres
@@ -227,3 +230,49 @@ async def test_a_server_without_autovacuum_is_named_at_start(
             else []
         )
     )
+
+
+@pytest.mark.postgres
+async def test_units_of_work_beyond_the_pool_wait_for_its_connections(
+    postgres_ready: tuple[str | None, str],
+) -> None:
+    """A process keeps `pool_size` connections and no more: more units of work at once than
+    that queue in the process for one (cheap), rather than each taking a server process of
+    its own that the two cores then share with the rest."""
+    problem, url = postgres_ready
+    need_postgres(problem)
+    engine = make_engine(url, pool_size=3)
+    pids: list[int] = []
+    held = 0
+    most = 0
+
+    async def one() -> None:
+        nonlocal held, most
+        async with engine.connect() as conn:
+            held += 1
+            most = max(most, held)
+            pids.append((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+            await asyncio.sleep(0.01)  # hold it while the others ask
+            held -= 1
+
+    try:
+        await asyncio.gather(*(one() for _ in range(12)))
+        assert len(pids) == 12, "every unit of work ran"
+        assert most == 3 and len(set(pids)) == 3
+    finally:
+        await engine.dispose()
+
+
+async def test_the_web_process_keeps_the_pool_its_settings_name(
+    database_url: str, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """DATABASE_POOL_SIZE reaches the web process's engine on PostgreSQL; SQLite's two
+    connections a process are fixed (storage.db)."""
+    settings = Settings(
+        database_url=database_url, media_dir=tmp_path / "media", database_pool_size=4
+    )
+    app = init_app(settings, worker=False)
+    async with TestClient(TestServer(app)):
+        made = app[SERVICES].engine
+        assert made is not None and isinstance(made.pool, QueuePool)
+        assert made.pool.size() == (4 if engine.dialect.name == "postgresql" else 2)

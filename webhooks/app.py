@@ -117,7 +117,8 @@ def init_app(
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
-    engine = make_engine(services.settings.database_url)
+    settings = services.settings
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     try:
         await check_schema(engine)
         for warning in await server_warnings(engine):

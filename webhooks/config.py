@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from dispatch.clock import MAX_SPEED
-from storage.db import DEFAULT_URL
+from storage.db import DEFAULT_URL, MAX_POOL_SIZE, POOL_SIZE
 
 Getter = Callable[[str], str | None]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -23,6 +23,7 @@ class ConfigError(Exception):
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_URL
+    database_pool_size: int = POOL_SIZE  # PostgreSQL: connections each process keeps
     public_base_url: str = "http://127.0.0.1:8080"
     telegram_bot_token: str | None = None
     telegram_webhook_secret: str | None = None
@@ -76,6 +77,8 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     values: dict[str, object] = {}
     if (url := get("DATABASE_URL")) is not None:
         values["database_url"] = _database_url(url)
+    if (pool := get("DATABASE_POOL_SIZE")) is not None:
+        values["database_pool_size"] = _pool_size(pool)
     if (base := get("PUBLIC_BASE_URL")) is not None:
         values["public_base_url"] = _url("PUBLIC_BASE_URL", base)
     if (port := get("PORT")) is not None:
@@ -104,6 +107,14 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     _telegram(get, values)
     _twilio(get, values)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def _pool_size(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_POOL_SIZE:
+        raise ConfigError(
+            f"DATABASE_POOL_SIZE: expected a whole number 1-{MAX_POOL_SIZE}, got {value!r}"
+        )
+    return int(value)
 
 
 def _clock_speed(value: str) -> float:

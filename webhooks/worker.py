@@ -103,7 +103,7 @@ def run_worker_process(settings: Settings) -> int:
     """`callout worker`: until SIGTERM or Ctrl+C."""
 
     async def main() -> None:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
         try:
             await check_schema(engine)
             for warning in await server_warnings(engine):
