@@ -71,12 +71,13 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int | None = None) -
 # of the server's time) and every statement prepared and planned afresh. And only a few: a
 # unit of work that finds them all busy waits in the process for one, cheaply, where one
 # more connection is one more server process taking turns on the same cores with the
-# others' (its caches cold each time it runs). Two web processes on a 2-core machine, the
-# same climb in turn (tests/bench/HISTORY.md, twentieth stop): with 6 each the best rates
-# were 321.7, 340.1, 353.8, 279.2, 265.0, 317.8 and 324.7 a second, with 20 each 293.1,
-# 299.7, 303.8, 211.7 and 299.6, with 4 313.5, 299.9 and 321.4; the server's CPU a request
-# at 400 offered about 1.5-1.7 ms with 6 against 1.9-2.1 with 20. Four processes (2 web, 2
-# worker) hold 24, well within the server's default 100.
+# others (with 40, likely each with its caches cold when its turn came). Two web
+# processes on a 2-core machine, the same climb in turn (tests/bench/HISTORY.md, twentieth
+# stop): with 6 each the best rates were 321.7, 340.1, 353.8, 279.2, 265.0, 317.8 and
+# 324.7 a second, with 20 each 293.1, 299.7, 303.8, 211.7 and 299.6, with 4 313.5, 299.9
+# and 321.4; the server's CPU a request at 400 offered about 1.5-1.7 ms with 6 against
+# 1.9-2.1 with 20. Four processes (2 web, 2 worker) hold 24, well within the server's
+# default 100.
 POOL_SIZE = 6
 
 # Each statement is prepared once per connection and planned once, not at every run
