@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy.pool import QueuePool
 
 from dispatch.clock import StartedClock, SystemClock
 from storage.db import POOL_SIZE
 from webhooks.app import make_clock
-from webhooks.config import ConfigError, settings_from_env
+from webhooks.config import ConfigError, engine_for, settings_from_env
 
 GOOD_TWILIO = {
     "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
@@ -98,3 +99,14 @@ def test_bad_values_name_the_variable_in_one_line(env: dict[str, str], name: str
     message = str(err.value)
     assert message.startswith(f"{name}: ")
     assert "\n" not in message
+
+
+async def test_the_processes_engine_keeps_the_pool_the_settings_name() -> None:
+    """`callout serve` and `callout worker` both build their engine with engine_for: on
+    PostgreSQL with DATABASE_POOL_SIZE connections (no connection is opened here)."""
+    url = "postgresql+asyncpg://callout@127.0.0.1:5432/callout"
+    engine = engine_for(settings_from_env({"DATABASE_URL": url, "DATABASE_POOL_SIZE": "3"}))
+    try:
+        assert isinstance(engine.pool, QueuePool) and engine.pool.size() == 3
+    finally:
+        await engine.dispose()

@@ -17,11 +17,11 @@ from bot.context import BotConfig, Deps
 from bot.media import MediaSource, TelegramMedia, TwilioMedia
 from bot.ports import BotUnitOfWork
 from dispatch.clock import Clock, StartedClock, SystemClock
-from storage.db import make_engine, session_factory
+from storage.db import session_factory
 from storage.migrate import check_schema, server_warnings
 from storage.uow import SqlUnitOfWork
 from storage.zip_geocode import zip_centroid
-from webhooks.config import Settings
+from webhooks.config import Settings, engine_for
 from webhooks.errors import error_middleware
 from webhooks.logs import add_request_id, request_context
 from webhooks.metrics import Metrics, counting
@@ -117,8 +117,7 @@ def init_app(
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
-    settings = services.settings
-    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+    engine = engine_for(services.settings)
     try:
         await check_schema(engine)
         for warning in await server_warnings(engine):

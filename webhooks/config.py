@@ -9,8 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from dispatch.clock import MAX_SPEED
-from storage.db import DEFAULT_URL, MAX_POOL_SIZE, POOL_SIZE
+from storage.db import DEFAULT_URL, MAX_POOL_SIZE, POOL_SIZE, make_engine
 
 Getter = Callable[[str], str | None]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -47,6 +49,12 @@ class Settings:
     @property
     def twilio_enabled(self) -> bool:
         return self.twilio_account_sid is not None
+
+
+def engine_for(settings: Settings) -> AsyncEngine:
+    """The database engine of a long-running process (`callout serve`, `callout worker`):
+    the URL and, on PostgreSQL, the pool size the settings name."""
+    return make_engine(settings.database_url, pool_size=settings.database_pool_size)
 
 
 def _url(name: str, value: str) -> str:

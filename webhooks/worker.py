@@ -18,11 +18,11 @@ from bot.delivery import open_senders
 from bot.inbound import receive
 from bot.messages import Inbound
 from bot.timers import sweep, sweep_pm
-from storage.db import make_engine, session_factory
+from storage.db import session_factory
 from storage.migrate import check_schema, server_warnings
 from storage.outbox_repo import OutboxStats
 from webhooks.app import SERVICES, Services, make_clock
-from webhooks.config import Settings
+from webhooks.config import Settings, engine_for
 from webhooks.inbound_forms import BadPayload, from_simulator, from_telegram, from_twilio
 from webhooks.metrics import Metrics
 from webhooks.outbox import run_worker
@@ -103,7 +103,7 @@ def run_worker_process(settings: Settings) -> int:
     """`callout worker`: until SIGTERM or Ctrl+C."""
 
     async def main() -> None:
-        engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+        engine = engine_for(settings)
         try:
             await check_schema(engine)
             for warning in await server_warnings(engine):
