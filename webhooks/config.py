@@ -86,13 +86,12 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     if (url := get("DATABASE_URL")) is not None:
         values["database_url"] = _database_url(url)
     if (pool := get("DATABASE_POOL_SIZE")) is not None:
-        values["database_pool_size"] = _pool_size(pool)
+        expected = f"a whole number 1-{MAX_POOL_SIZE}"
+        values["database_pool_size"] = _whole("DATABASE_POOL_SIZE", pool, MAX_POOL_SIZE, expected)
     if (base := get("PUBLIC_BASE_URL")) is not None:
         values["public_base_url"] = _url("PUBLIC_BASE_URL", base)
     if (port := get("PORT")) is not None:
-        if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
-            raise ConfigError(f"PORT: expected a port number 1-65535, got {port!r}")
-        values["port"] = int(port)
+        values["port"] = _whole("PORT", port, 65535, "a port number 1-65535")
     if (level := get("LOG_LEVEL")) is not None:
         if level.upper() not in LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}, got {level!r}")
@@ -117,11 +116,10 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-def _pool_size(value: str) -> int:
-    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_POOL_SIZE:
-        raise ConfigError(
-            f"DATABASE_POOL_SIZE: expected a whole number 1-{MAX_POOL_SIZE}, got {value!r}"
-        )
+def _whole(name: str, value: str, most: int, expected: str) -> int:
+    """A whole number from 1 to `most`, in ASCII digits."""
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= most:
+        raise ConfigError(f"{name}: expected {expected}, got {value!r}")
     return int(value)
 
 
