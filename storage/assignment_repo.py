@@ -17,6 +17,7 @@ from dispatch.workorder import HELD, STARTED, Status, Wants, WorkOrder
 from storage import tables as t
 from storage.company_repo import CompanyRepository, stamp_company
 from storage.core import connection, database_key
+from storage.day_version import mark_day_changed, noted_day_version
 from storage.workorder_repo import DOMAIN_COLUMNS, WorkOrderRepository, to_domain
 
 DONE = (Status.COMPLETED.value, Status.SIGNED_OFF.value, Status.INVOICED.value)
@@ -49,26 +50,32 @@ class AssignmentRepository:
         planning reads (no description, flag or timeline): see _for_planning. With `of`,
         at least those technicians' (the later-day search wants a few of them).
 
-        On SQLite the day read last is kept per process and reused while `day_version`
-        (moved by triggers on every change to a booking, migration 0010) stands: SQLite has
-        one writer, whose transaction this is, so the version read here is exact; there
-        everyone's day is read, and kept. PostgreSQL reads it every time, only `of`'s."""
+        The day read last is kept per process and reused while `day_version` stands: on
+        SQLite (moved by triggers on every change to a booking, migration 0010), read here,
+        where there is one writer, whose transaction this is, so the version is exact;
+        there everyone's day is read, and kept. On PostgreSQL (moved when such a change
+        commits, migration 0012) the version the transaction read first, only while it has
+        changed nobody's day since (storage.day_version): a transaction a few milliseconds
+        old may be served a day as it was when it began, as if it had read the day then;
+        booking a technician locks them and reads their day afresh (dispatch.assignment),
+        and so does every read after that. There only `of`'s are read."""
         conn = await connection(self.session)
-        key: tuple[str, datetime, datetime] | None = None
-        version: int | None = None
         if conn.dialect.name == "sqlite":
             version = await conn.scalar(_DAY_VERSION)
-            key = (database_key(self.session), day_start, day_end)
-            cached = _DAYS.get(key)
-            if version is not None and cached is not None and cached[0] == version:
-                return list(cached[1]), dict(cached[2])
-        elif of is not None:
+            of = None
+        else:
+            version = noted_day_version(self.session, conn.conn.sync_connection)
+        key = (database_key(self.session), day_start, day_end, of)
+        cached = _DAYS.get(key)
+        if version is not None and cached is not None and cached[0] == version:
+            return list(cached[1]), dict(cached[2])
+        if of is not None:
             params = {"start": day_start, "end": day_end, "held_by": sorted(of)}
             rows = await conn.execute(_DAY_OF_SOME, {**params, "offered_to": sorted(of)})
-            return self._day(rows, _for_planning)
-        rows = await conn.execute(_DAY, {"start": day_start, "end": day_end})
+        else:
+            rows = await conn.execute(_DAY, {"start": day_start, "end": day_end})
         bookings, done = self._day(rows, _for_planning)
-        if key is not None and version is not None:  # None: no booking ever changed
+        if version is not None:  # None: no booking ever changed, or not to be kept
             if len(_DAYS) >= _MAX_DAYS:
                 _DAYS.clear()
             _DAYS[key] = (version, tuple(bookings), dict(done))
@@ -113,8 +120,12 @@ class AssignmentRepository:
 
     async def lock_technician(self, tech_id: str) -> bool:
         """Serialize every change to one technician's day (a row lock on PostgreSQL); whether
-        they are available, as the row says once it is ours."""
-        available = await (await connection(self.session)).scalar(_LOCK_TECHNICIAN, {"id": tech_id})
+        they are available, as the row says once it is ours. Every day read after it is
+        read afresh (storage.day_version): a choice made again after a slot was taken meanwhile
+        is made on the day as it is now."""
+        conn = await connection(self.session)
+        available = await conn.scalar(_LOCK_TECHNICIAN, {"id": tech_id})
+        mark_day_changed(conn.conn.sync_connection)
         return bool(available)
 
     async def set_schedule(self, stops: list[PlannedStop]) -> None:
@@ -403,8 +414,9 @@ def _for_planning(row: Row[Any]) -> WorkOrder:
 _PLANNED: dict[tuple[Any, ...], WorkOrder] = {}
 _MAX_PLANNED = 20_000
 # (database URL, day start, day end) -> (day_version, bookings, done per technician)
-_DAYS: dict[tuple[str, datetime, datetime], tuple[int, tuple[Booking, ...], dict[str, int]]] = {}
-_MAX_DAYS = 16
+_DayKey = tuple[str, datetime, datetime, frozenset[str] | None]
+_DAYS: dict[_DayKey, tuple[int, tuple[Booking, ...], dict[str, int]]] = {}
+_MAX_DAYS = 64
 _DAY_VERSION = select(t.SequenceRow.value).where(t.SequenceRow.name == "day_version")
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import event, exc, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
+from storage import day_version
 from storage.core import announce, driver_error
 from storage.sqlite_inline import BUSY_TIMEOUT_MS, InlineConnection, InlineDbapi
 
@@ -62,6 +63,7 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int | None = None) -
     )
     event.listen(engine.sync_engine, "checkin", _idle_from_now)
     event.listen(engine.sync_engine, "checkout", _drop_if_closed)
+    day_version.watch(engine)
     return engine
 
 

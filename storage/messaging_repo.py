@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.messaging import Conversation, Identity
 from storage.company_repo import VERSION_COLUMN, note_version
 from storage.core import connection
+from storage.day_version import DAY_VERSION_COLUMN, note_day_version
 from storage.tables import ConversationRow, IdentityRow, InboundRow
 
 CLAIM = timedelta(seconds=30)  # how long a handler may take before another retakes it
@@ -117,12 +118,14 @@ class InboundRepository:
         if identity is None or identities is None or not identities.reads_first(*identity):
             row = (await conn.execute(_COUNT_SINCE, params)).one()
             note_version(self.session, row[1])
+            note_day_version(self.session, row[2])
             return int(row[0] or 0)
         params |= {"i_channel": identity[0], "i_address": identity[1]}
         rows = (await conn.execute(_COUNT_AND_IDENTITIES, params)).all()
         [counted] = [r for r in rows if r.id is None]  # identities all have an id
         identities.found(*identity, [r for r in rows if r.id is not None])
         note_version(self.session, counted.version)
+        note_day_version(self.session, counted.day_version)
         return int(counted.recent or 0)
 
 
@@ -372,6 +375,7 @@ _COUNT_SINCE = select(
     )
     .scalar_subquery(),
     VERSION_COLUMN,
+    DAY_VERSION_COLUMN,
 )
 _IDENTITIES = IdentityRow.metadata.tables["identities"]
 _IDENTITY_COLUMNS = [
@@ -384,20 +388,23 @@ _IDENTITY = select(*_IDENTITY_COLUMNS).where(
 _DISPATCHERS = select(*_IDENTITY_COLUMNS).where(_IDENTITIES.c.role == "dispatcher")
 _IDENTITY_AND_DISPATCHERS = union_all(_IDENTITY, _DISPATCHERS)
 # _COUNT_SINCE and _IDENTITY_AND_DISPATCHERS in one statement: a row of the count and the
-# stamp (its identity columns NULL), then the identities' rows (their count and stamp NULL).
+# stamps (its identity columns NULL), then the identities' rows (their count and stamps NULL).
 _NO_IDENTITY = [cast(null(), c.type).label(c.name) for c in _IDENTITY_COLUMNS]
 _NO_NUMBER = cast(null(), Integer)
 _COUNT_AND_IDENTITIES = union_all(
     select(
         _COUNT_SINCE.selected_columns[0].label("recent"),
         VERSION_COLUMN.label("version"),
+        DAY_VERSION_COLUMN.label("day_version"),
         *_NO_IDENTITY,
     ),
-    select(_NO_NUMBER, _NO_NUMBER, *_IDENTITY_COLUMNS).where(
+    select(_NO_NUMBER, _NO_NUMBER, _NO_NUMBER, *_IDENTITY_COLUMNS).where(
         _IDENTITIES.c.channel == bindparam("i_channel"),
         _IDENTITIES.c.address == bindparam("i_address"),
     ),
-    select(_NO_NUMBER, _NO_NUMBER, *_IDENTITY_COLUMNS).where(_IDENTITIES.c.role == "dispatcher"),
+    select(_NO_NUMBER, _NO_NUMBER, _NO_NUMBER, *_IDENTITY_COLUMNS).where(
+        _IDENTITIES.c.role == "dispatcher"
+    ),
 )
 _OF_PARTY = (
     select(*_IDENTITY_COLUMNS)

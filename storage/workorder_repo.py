@@ -24,6 +24,7 @@ from dispatch.workorder import (
 )
 from storage import tables as t
 from storage.core import connection
+from storage.day_version import OFF_DAY, mark_day_changed
 from storage.sequences import NATIVE, next_value
 
 
@@ -74,6 +75,8 @@ class WorkOrderRepository:
             if wo.seq == UNNUMBERED:
                 wo.seq = await self.next_seq()
             row_id = (await conn.execute(_INSERT, {"seq": wo.seq, **values})).scalar_one()
+        if wo.status.value not in OFF_DAY:
+            mark_day_changed(conn.conn.sync_connection)  # on someone's day from the start
         self._rows[wo.seq] = _Saved(int(row_id), values)
         self._timelines[wo.seq] = wo.timeline[: len(wo.timeline) - len(wo.new_events)]
         self._locked.add(wo.seq)

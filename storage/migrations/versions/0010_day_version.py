@@ -13,7 +13,8 @@ can keep the day it read and reuse it while the version stands (AssignmentReposi
 
 SQLite only: it has one writer at a time, so the version read in a transaction is exact. On
 PostgreSQL a counter row every booking change updates would queue concurrent assignments
-behind its row lock until commit; there the day is read every time, as before.
+behind its row lock until commit; there the day was read every time (until 0012, which
+moves PostgreSQL's own version when such a change commits).
 
 A batch_alter_table on work_orders or offers in a later migration recreates the table on
 SQLite and drops these triggers with it: re-create them after (tests/test_day_cache.py checks).
