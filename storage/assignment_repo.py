@@ -413,7 +413,9 @@ def _for_planning(row: Row[Any]) -> WorkOrder:
 
 _PLANNED: dict[tuple[Any, ...], WorkOrder] = {}
 _MAX_PLANNED = 20_000
-# (database URL, day start, day end) -> (day_version, bookings, done per technician)
+# (database URL, day start, day end, the technicians read or None for everyone) ->
+# (day_version, bookings, done per technician). PostgreSQL's later-day reads are kept per
+# set of technicians (a few a skill), hence more than a few days' worth.
 _DayKey = tuple[str, datetime, datetime, frozenset[str] | None]
 _DAYS: dict[_DayKey, tuple[int, tuple[Booking, ...], dict[str, int]]] = {}
 _MAX_DAYS = 64

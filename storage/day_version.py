@@ -83,7 +83,7 @@ def _note_changes(
     _executemany: bool,
 ) -> None:
     if changes_day(statement):
-        conn.info[_CHANGED] = conn.get_transaction()
+        mark_day_changed(conn)
 
 
 def watch(engine: AsyncEngine) -> None:
