@@ -17,7 +17,7 @@ from dispatch.workorder import HELD, STARTED, Status, Wants, WorkOrder
 from storage import tables as t
 from storage.company_repo import CompanyRepository, stamp_company
 from storage.core import connection, database_key
-from storage.day_version import mark_day_changed, noted_day_version
+from storage.day_version import DAY_VERSION_READ, mark_day_changed, noted_day_version
 from storage.workorder_repo import DOMAIN_COLUMNS, WorkOrderRepository, to_domain
 
 DONE = (Status.COMPLETED.value, Status.SIGNED_OFF.value, Status.INVOICED.value)
@@ -61,7 +61,7 @@ class AssignmentRepository:
         and so does every read after that. There only `of`'s are read."""
         conn = await connection(self.session)
         if conn.dialect.name == "sqlite":
-            version = await conn.scalar(_DAY_VERSION)
+            version = await conn.scalar(DAY_VERSION_READ)
             of = None
         else:
             version = noted_day_version(self.session, conn.conn.sync_connection)
@@ -419,7 +419,6 @@ _MAX_PLANNED = 20_000
 _DayKey = tuple[str, datetime, datetime, frozenset[str] | None]
 _DAYS: dict[_DayKey, tuple[int, tuple[Booking, ...], dict[str, int]]] = {}
 _MAX_DAYS = 64
-_DAY_VERSION = select(t.SequenceRow.value).where(t.SequenceRow.name == "day_version")
 
 
 def _planned(row: Row[Any]) -> WorkOrder:

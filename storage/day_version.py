@@ -23,11 +23,11 @@ from dispatch.workorder import Status
 from storage import tables as t
 
 DAY_VERSION = "day_version"
-# The version as a column of another statement: the first query of a message's transaction
-# (the sender's rate count) brings it along, as it brings the company's stamp.
-DAY_VERSION_COLUMN = (
-    select(t.SequenceRow.value).where(t.SequenceRow.name == DAY_VERSION).scalar_subquery()
-)
+# The version, read on its own (SQLite, at each day read) or as a column of another
+# statement: the first query of a message's transaction (the sender's rate count) brings
+# it along, as it brings the company's stamp.
+DAY_VERSION_READ = select(t.SequenceRow.value).where(t.SequenceRow.name == DAY_VERSION)
+DAY_VERSION_COLUMN = DAY_VERSION_READ.scalar_subquery()
 # What keeps a work order off every technician's day (the day read skips it): the statuses
 # migration 0012's triggers name (tests/test_day_cache.py checks they agree).
 OFF_DAY = frozenset(
