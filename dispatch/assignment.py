@@ -6,7 +6,6 @@ the bot turns into messages in the same transaction. The caller commits.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, replace
@@ -66,7 +65,7 @@ async def day_view(uow: UnitOfWork, clock: Clock, day: date) -> tuple[DayView, d
 async def _routes(
     uow: UnitOfWork,
     view: DayView,
-    bookings: list[Booking],
+    bookings: tuple[Booking, ...],
     done: dict[str, int],
     only: Collection[str] | None = None,
 ) -> dict[str, Route]:
@@ -240,28 +239,13 @@ def without_job(route: Route, job_id: str) -> Route:
 
 async def _later_days(
     uow: UnitOfWork, view: DayView, last: date, of: frozenset[str]
-) -> list[tuple[date, list[Booking]]]:
+) -> list[tuple[date, tuple[Booking, ...]]]:
     """Each day after the view's, up to `last`, with its bookings (at least those of the
-    technicians `of`): all of them in one read. A booking with no planned start holds its
-    place on every day, as in the day read."""
-    days = [view.day + timedelta(days=n) for n in range(1, (last - view.day).days + 1)]
-    # Each day's local midnight, as UTC instants: a booking's day by bisection, not by
-    # converting each booking's start to the company's zone (hundreds a request).
-    bounds = [
-        datetime.combine(d, time(0), view.zone).astimezone(UTC)
-        for d in (*days, last + timedelta(days=1))
-    ]
-    bookings, _ = await uow.assignments.day(bounds[0], bounds[-1], of=of)
-    undated: list[Booking] = []
-    by_day: list[list[Booking]] = [[] for _ in days]
-    for b in bookings:
-        if b.planned_start is None:
-            undated.append(b)
-        else:
-            i = bisect_right(bounds, b.planned_start) - 1
-            if 0 <= i < len(days):
-                by_day[i].append(b)
-    return [(day, undated + on_day) for day, on_day in zip(days, by_day, strict=True)]
+    technicians `of`): all of them in one read (DayView.later_days)."""
+    days = [view.day + timedelta(days=n) for n in (1, (last - view.day).days + 1)]
+    start, end = (datetime.combine(d, time(0), view.zone).astimezone(UTC) for d in days)
+    bookings, _ = await uow.assignments.day(start, end, of=of)
+    return view.later_days(bookings, last)
 
 
 async def place_later(

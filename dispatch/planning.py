@@ -5,9 +5,10 @@ Plan time is minutes since local midnight of the planning day, in the company's 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dispatch.company import Company, Customer, Equipment, Site, Technician
@@ -60,6 +61,8 @@ class DayView:
     _jobs: dict[tuple[object, ...], Job | None] = field(init=False, repr=False)
     _needs: dict[tuple[str, str | None, str, str], JobRequirements] = field(init=False, repr=False)
     _workers: dict[tuple[date, str], Worker] = field(init=False, repr=False)
+    _booked_days: dict[tuple[date, int], _BookedDay] = field(init=False, repr=False)
+    _later: dict[tuple[date, date, int], _LaterDays] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         c = self.company
@@ -72,6 +75,8 @@ class DayView:
         self._jobs = found.jobs
         self._needs = found.needs
         self._workers = found.workers
+        self._booked_days = found.booked_days
+        self._later = found.later
         self.travel = found.travel
         loc = c.settings.depot.location if c.settings.depot else None
         self.depot = None if loc is None else Depot(point(loc), Window(0, DAY_MINUTES))
@@ -150,9 +155,7 @@ class DayView:
     ) -> dict[str, Route]:
         """Each technician's day (or only these ones'): booked jobs in plan order, started
         ones fixed in front."""
-        by_tech: dict[str, list[Booking]] = {}
-        for b in bookings:
-            by_tech.setdefault(b.technician_id, []).append(b)
+        booked = self._booked(bookings)
         fallback = self.depot.at if self.depot else None
         routes: dict[str, Route] = {}
         for tech in self.company.technicians:
@@ -168,23 +171,82 @@ class DayView:
                     available=worker.available and tech.id not in unavailable,
                     max_jobs=max(0, worker.max_jobs - done),
                 )
-            booked = sorted(
-                by_tech.get(tech.id, []),
-                key=lambda b: (b.wo.status not in STARTED, b.position or 0, b.wo.seq),
-            )
+            jobs, fixed = booked.get(tech.id, ((), 0))
+            if fixed:
+                # Under way: it happens now, whatever was planned.
+                now = self.now_minutes
+                jobs = (*(_started(job, now) for job in jobs[:fixed]), *jobs[fixed:])
+            routes[tech.id] = Route(worker, jobs, fixed)
+        return routes
+
+    def _booked(self, bookings: Iterable[Booking]) -> Mapping[str, tuple[tuple[Job, ...], int]]:
+        """Each technician's booked jobs in plan order, and how many of them (in front) are
+        under way, as planned (routes() moves those to now). Kept for a tuple of bookings
+        seen before on this day: storage answers a day nobody has changed with the same
+        tuple, and a booking's work order is not changed in place (it is read afresh to be
+        changed), so the same tuple on the same day makes the same jobs."""
+        key = (self.day, id(bookings))
+        if isinstance(bookings, tuple):
+            kept = self._booked_days.get(key)
+            if kept is not None and kept[0] is bookings:
+                return kept[1]
+        by_tech: dict[str, list[Booking]] = {}
+        for b in bookings:
+            by_tech.setdefault(b.technician_id, []).append(b)
+        booked: dict[str, tuple[tuple[Job, ...], int]] = {}
+        for tech_id, mine in by_tech.items():
+            mine.sort(key=lambda b: (b.wo.status not in STARTED, b.position or 0, b.wo.seq))
             jobs: list[Job] = []
             fixed = 0
-            for b in booked:
-                job = self.job(b.wo, ignore_wants=b.wo.status in STARTED)
+            for b in mine:
+                started = b.wo.status in STARTED
+                job = self.job(b.wo, ignore_wants=started)
                 if job is None:
                     continue
-                if b.wo.status in STARTED:
-                    fixed += 1
-                    # Under way: it happens now, whatever was planned.
-                    job = _started(job, self.now_minutes)
+                fixed += started
                 jobs.append(job)
-            routes[tech.id] = Route(worker, tuple(jobs), fixed)
-        return routes
+            booked[tech_id] = (tuple(jobs), fixed)
+        if isinstance(bookings, tuple):
+            if len(self._booked_days) >= _MAX_BOOKED_DAYS:
+                self._booked_days.clear()
+            # The tuple is held with what was made from it: its id is not reused meanwhile.
+            self._booked_days[key] = (bookings, booked)
+        return booked
+
+    def later_days(
+        self, bookings: Iterable[Booking], last: date
+    ) -> list[tuple[date, tuple[Booking, ...]]]:
+        """Each day after this one, up to `last`, with its bookings out of `bookings` (read
+        for all those days at once). A booking with no planned start holds its place on
+        every day, as in the day read. Kept for a tuple of bookings seen before, as
+        _booked's: the same tuples each time, so each day's jobs are kept too."""
+        key = (self.day, last, id(bookings))
+        if isinstance(bookings, tuple):
+            kept = self._later.get(key)
+            if kept is not None and kept[0] is bookings:
+                return kept[1]
+        days = [self.day + timedelta(days=n) for n in range(1, (last - self.day).days + 1)]
+        # Each day's local midnight, as UTC instants: a booking's day by bisection, not by
+        # converting each booking's start to the company's zone (hundreds a request).
+        bounds = [
+            datetime.combine(d, time(0), self.zone).astimezone(UTC)
+            for d in (*days, last + timedelta(days=1))
+        ]
+        undated: list[Booking] = []
+        by_day: list[list[Booking]] = [[] for _ in days]
+        for b in bookings:
+            if b.planned_start is None:
+                undated.append(b)
+            else:
+                i = bisect_right(bounds, b.planned_start) - 1
+                if 0 <= i < len(days):
+                    by_day[i].append(b)
+        split = [(day, (*undated, *on_day)) for day, on_day in zip(days, by_day, strict=True)]
+        if isinstance(bookings, tuple):
+            if len(self._later) >= _MAX_BOOKED_DAYS:
+                self._later.clear()
+            self._later[key] = (bookings, split)
+        return split
 
     def _worker(self, tech: Technician, fallback: Point | None) -> Worker:
         """worker_from_technician(..., now=now on this day), from the day's worker made once
@@ -232,9 +294,17 @@ class _Lookups:
     needs: dict[tuple[str, str | None, str, str], JobRequirements]  # by skill and the places
     workers: dict[tuple[date, str], Worker]  # each technician's day before the clock's now
     travel: GreatCircleTravel
+    booked_days: dict[tuple[date, int], _BookedDay]  # DayView._booked's, by day and tuple
+    later: dict[tuple[date, date, int], _LaterDays]  # DayView.later_days'
+
+
+# A tuple of bookings, and what was made from it (held together: the tuple's id is the key).
+_BookedDay = tuple[tuple[Booking, ...], dict[str, tuple[tuple[Job, ...], int]]]
+_LaterDays = tuple[tuple[Booking, ...], list[tuple[date, tuple[Booking, ...]]]]
 
 
 _MAX_JOBS = 20_000
+_MAX_BOOKED_DAYS = 32  # days of bookings kept per company (each day's tuple, and the split)
 _MAX_TRAVEL_PAIRS = 100_000  # about 15 MB of drive times kept per process
 _LAST: list[_Lookups] = []  # the one company last planned for
 
@@ -253,6 +323,8 @@ def _lookups(company: Company) -> _Lookups:
         jobs={},
         needs={},
         workers={},
+        booked_days={},
+        later={},
         travel=GreatCircleTravel(
             company.assignment.detour_factor,
             company.assignment.speed_kmh,

@@ -67,8 +67,9 @@ class Assignments(Protocol):
     async def bookings(self, day_start: datetime, day_end: datetime) -> list[Booking]: ...
     async def day(
         self, day_start: datetime, day_end: datetime, *, of: frozenset[str] | None = None
-    ) -> tuple[list[Booking], dict[str, int]]:
-        """`of`: at least these technicians' bookings (others' may come too)."""
+    ) -> tuple[tuple[Booking, ...], dict[str, int]]:
+        """`of`: at least these technicians' bookings (others' may come too). The same
+        day unchanged may be answered with the same tuple."""
         ...
 
     async def unavailable(self) -> frozenset[str]: ...

@@ -44,7 +44,7 @@ class AssignmentRepository:
 
     async def day(
         self, day_start: datetime, day_end: datetime, *, of: frozenset[str] | None = None
-    ) -> tuple[list[Booking], dict[str, int]]:
+    ) -> tuple[tuple[Booking, ...], dict[str, int]]:
         """The bookings and the jobs done per technician of a day, in one query: the
         engine reads them together for every request. Their work orders carry what
         planning reads (no description, flag or timeline): see _for_planning. With `of`,
@@ -58,7 +58,10 @@ class AssignmentRepository:
         changed nobody's day since (storage.day_version): a transaction a few milliseconds
         old may be served a day as it was when it began, as if it had read the day then;
         booking a technician locks them and reads their day afresh (dispatch.assignment),
-        and so does every read after that. There only `of`'s are read."""
+        and so does every read after that. There only `of`'s are read.
+
+        A kept day is answered with the same tuple each time: the engine keeps what it
+        works out from a tuple of bookings it has seen before (dispatch.planning)."""
         conn = await connection(self.session)
         if conn.dialect.name == "sqlite":
             version = await conn.scalar(DAY_VERSION_READ)
@@ -68,17 +71,18 @@ class AssignmentRepository:
         key = (database_key(self.session), day_start, day_end, of)
         cached = _DAYS.get(key)
         if version is not None and cached is not None and cached[0] == version:
-            return list(cached[1]), dict(cached[2])
+            return cached[1], dict(cached[2])
         if of is not None:
             params = {"start": day_start, "end": day_end, "held_by": sorted(of)}
             rows = await conn.execute(_DAY_OF_SOME, {**params, "offered_to": sorted(of)})
         else:
             rows = await conn.execute(_DAY, {"start": day_start, "end": day_end})
-        bookings, done = self._day(rows, _for_planning)
+        read, done = self._day(rows, _for_planning)
+        bookings = tuple(read)
         if version is not None:  # None: no booking ever changed, or not to be kept
             if len(_DAYS) >= _MAX_DAYS:
                 _DAYS.clear()
-            _DAYS[key] = (version, tuple(bookings), dict(done))
+            _DAYS[key] = (version, bookings, dict(done))
         return bookings, done
 
     @staticmethod

@@ -1,0 +1,105 @@
+"""What the engine keeps from a day's bookings (DayView._booked, DayView.later_days):
+storage answers a day nobody changed with the same tuple, and the jobs made from it are
+reused; anything else is worked out afresh, and what moves with the clock still moves."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from dispatch.company import Company
+from dispatch.engine.model import Job, Route
+from dispatch.planning import Booking, DayView
+from dispatch.workorder import Status, WorkOrder
+from storage.company_file import load_company_file
+from tests.conftest import DEMO_COMPANY, DEMO_NOW
+
+COMPANY: Company = load_company_file(DEMO_COMPANY).company
+DAY = date(2026, 11, 30)
+
+
+def _booking(seq: int, tech: str, position: int, status: Status = Status.ASSIGNED) -> Booking:
+    customer = COMPANY.customers[seq % len(COMPANY.customers)]
+    skill = next(iter(COMPANY.technicians[0].skills))
+    wo = WorkOrder(
+        seq=seq,
+        customer_id=customer.id,
+        description="leak",
+        created_at=DEMO_NOW,
+        skill=skill,
+        site_id=customer.sites[0].id,
+        status=status,
+        technician_id=tech,
+    )
+    return Booking(wo, tech, position)
+
+
+def _view(now: datetime = DEMO_NOW, day: date = DAY) -> DayView:
+    return DayView(COMPANY, day, now)
+
+
+def _jobs(route: Route) -> list[Job]:
+    return [j for j in route.jobs if j is not None]
+
+
+def _ids(routes: dict[str, Route], tech: str) -> list[str]:
+    return [j.id for j in _jobs(routes[tech])]
+
+
+def test_the_same_tuple_makes_the_same_jobs_a_new_one_is_read_afresh() -> None:
+    tech = COMPANY.technicians[0].id
+    day = (_booking(2, tech, 1), _booking(1, tech, 0))
+    first = _view().routes(day)
+    again = _view().routes(day)
+    assert _ids(first, tech) == ["1", "2"]  # plan order
+    assert again[tech].jobs is first[tech].jobs  # kept, not made again
+    # A booking changed: storage answers with another tuple, and the day is made afresh.
+    changed = (_booking(2, tech, 0), _booking(1, tech, 1), _booking(3, tech, 2))
+    assert _ids(_view().routes(changed), tech) == ["2", "1", "3"]
+    # A list is never kept (it may be changed after): the same list, changed, is read again.
+    listed = [_booking(1, tech, 0)]
+    assert _ids(_view().routes(listed), tech) == ["1"]
+    listed.append(_booking(4, tech, 1))
+    assert _ids(_view().routes(listed), tech) == ["1", "4"]
+
+
+def test_a_job_under_way_moves_with_the_clock_on_a_kept_day() -> None:
+    """A job under way happens now: its window stretches to the view's now. Seen from the
+    day before (tomorrow's view), now is before midnight, and each view's now counts."""
+    tech = COMPANY.technicians[0].id
+    day = (_booking(5, tech, 1), _booking(6, tech, 0, Status.ON_SITE))
+    tomorrow = DAY + timedelta(days=1)
+    early_view = _view(day=tomorrow)
+    late_view = _view(DEMO_NOW + timedelta(hours=3), day=tomorrow)
+    early = early_view.routes(day)[tech]
+    late = late_view.routes(day)[tech]
+    assert early.fixed == late.fixed == 1
+    assert [j.id for j in _jobs(late)] == ["6", "5"]  # the one under way in front
+    assert _jobs(early)[0].window.start == early_view.now_minutes < 0
+    assert _jobs(late)[0].window.start == late_view.now_minutes > early_view.now_minutes
+    assert _jobs(late)[1] is _jobs(early)[1]  # the planned one is the kept job
+
+
+def test_the_same_tuple_on_another_day_is_another_day() -> None:
+    tech = COMPANY.technicians[0].id
+    day = (_booking(7, tech, 0),)
+    today = _view().routes(day)[tech]
+    tomorrow = _view(day=DAY + timedelta(days=1)).routes(day)[tech]
+    assert _jobs(today)[0].id == _jobs(tomorrow)[0].id == "7"
+    assert today.jobs is not tomorrow.jobs
+
+
+def test_later_days_split_by_planned_start_and_kept_for_the_same_tuple() -> None:
+    tech = COMPANY.technicians[0].id
+    view = _view()
+    on_second = view.instant(2 * 24 * 60 + 9 * 60)  # 09:00 two days on
+    undated = _booking(8, tech, 0)
+    dated = Booking(_booking(9, tech, 1).wo, tech, 1, planned_start=on_second)
+    read = (undated, dated)
+    split = view.later_days(read, DAY + timedelta(days=3))
+    assert [d for d, _ in split] == [DAY + timedelta(days=n) for n in (1, 2, 3)]
+    assert [[b.wo.seq for b in on_day] for _, on_day in split] == [[8], [8, 9], [8]]
+    assert _view().later_days(read, DAY + timedelta(days=3)) is split
+    # Another read of the same days (a booking moved) is split afresh.
+    moved = (undated, Booking(dated.wo, tech, 1, planned_start=on_second + timedelta(days=1)))
+    resplit = _view().later_days(moved, DAY + timedelta(days=3))
+    assert [[b.wo.seq for b in on_day] for _, on_day in resplit] == [[8], [8], [8, 9]]
