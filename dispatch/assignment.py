@@ -242,8 +242,10 @@ async def _later_days(
 ) -> list[tuple[date, tuple[Booking, ...]]]:
     """Each day after the view's, up to `last`, with its bookings (at least those of the
     technicians `of`): all of them in one read (DayView.later_days)."""
-    days = [view.day + timedelta(days=n) for n in (1, (last - view.day).days + 1)]
-    start, end = (datetime.combine(d, time(0), view.zone).astimezone(UTC) for d in days)
+    start, end = (
+        datetime.combine(d, time(0), view.zone).astimezone(UTC)
+        for d in (view.day + timedelta(days=1), last + timedelta(days=1))
+    )
     bookings, _ = await uow.assignments.day(start, end, of=of)
     return view.later_days(bookings, last)
 
