@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -242,10 +242,8 @@ async def _later_days(
 ) -> list[tuple[date, tuple[Booking, ...]]]:
     """Each day after the view's, up to `last`, with its bookings (at least those of the
     technicians `of`): all of them in one read (DayView.later_days)."""
-    start, end = (
-        datetime.combine(d, time(0), view.zone).astimezone(UTC)
-        for d in (view.day + timedelta(days=1), last + timedelta(days=1))
-    )
+    start = view.midnight_of(view.day + timedelta(days=1))
+    end = view.midnight_of(last + timedelta(days=1))
     bookings, _ = await uow.assignments.day(start, end, of=of)
     return view.later_days(bookings, last)
 

@@ -9,6 +9,7 @@ from bisect import bisect_right
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from dispatch.company import Company, Customer, Equipment, Site, Technician
@@ -86,6 +87,10 @@ class DayView:
 
     def instant(self, minutes: float) -> datetime:
         return self.midnight + timedelta(minutes=minutes)
+
+    def midnight_of(self, day: date) -> datetime:
+        """That day's local midnight in the company's zone, as a UTC instant."""
+        return datetime.combine(day, time(0), self.zone).astimezone(UTC)
 
     @property
     def now_minutes(self) -> float:
@@ -186,10 +191,9 @@ class DayView:
         tuple, and a booking's work order is not changed in place (it is read afresh to be
         changed), so the same tuple on the same day makes the same jobs."""
         key = (self.day, id(bookings))
-        if isinstance(bookings, tuple):
-            kept = self._booked_days.get(key)
-            if kept is not None and kept[0] is bookings:
-                return kept[1]
+        kept = _kept(self._booked_days, key, bookings)
+        if kept is not None:
+            return kept
         by_tech: dict[str, list[Booking]] = {}
         for b in bookings:
             by_tech.setdefault(b.technician_id, []).append(b)
@@ -206,11 +210,7 @@ class DayView:
                 fixed += started
                 jobs.append(job)
             booked[tech_id] = (tuple(jobs), fixed)
-        if isinstance(bookings, tuple):
-            if len(self._booked_days) >= _MAX_BOOKED_DAYS:
-                self._booked_days.clear()
-            # The tuple is held with what was made from it: its id is not reused meanwhile.
-            self._booked_days[key] = (bookings, booked)
+        _keep(self._booked_days, key, bookings, booked)
         return booked
 
     def later_days(
@@ -221,17 +221,13 @@ class DayView:
         every day, as in the day read. Kept for a tuple of bookings seen before, as
         _booked's: the same tuples each time, so each day's jobs are kept too."""
         key = (self.day, last, id(bookings))
-        if isinstance(bookings, tuple):
-            kept = self._later.get(key)
-            if kept is not None and kept[0] is bookings:
-                return kept[1]
+        kept = _kept(self._later, key, bookings)
+        if kept is not None:
+            return kept
         days = [self.day + timedelta(days=n) for n in range(1, (last - self.day).days + 1)]
         # Each day's local midnight, as UTC instants: a booking's day by bisection, not by
         # converting each booking's start to the company's zone (hundreds a request).
-        bounds = [
-            datetime.combine(d, time(0), self.zone).astimezone(UTC)
-            for d in (*days, last + timedelta(days=1))
-        ]
+        bounds = [self.midnight_of(d) for d in (*days, last + timedelta(days=1))]
         undated: list[Booking] = []
         by_day: list[list[Booking]] = [[] for _ in days]
         for b in bookings:
@@ -242,10 +238,7 @@ class DayView:
                 if 0 <= i < len(days):
                     by_day[i].append(b)
         split = [(day, (*undated, *on_day)) for day, on_day in zip(days, by_day, strict=True)]
-        if isinstance(bookings, tuple):
-            if len(self._later) >= _MAX_BOOKED_DAYS:
-                self._later.clear()
-            self._later[key] = (bookings, split)
+        _keep(self._later, key, bookings, split)
         return split
 
     def _worker(self, tech: Technician, fallback: Point | None) -> Worker:
@@ -301,6 +294,30 @@ class _Lookups:
 # A tuple of bookings, and what was made from it (held together: the tuple's id is the key).
 _BookedDay = tuple[tuple[Booking, ...], dict[str, tuple[tuple[Job, ...], int]]]
 _LaterDays = tuple[tuple[Booking, ...], list[tuple[date, tuple[Booking, ...]]]]
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _kept(
+    cache: dict[_K, tuple[tuple[Booking, ...], _V]], key: _K, bookings: Iterable[Booking]
+) -> _V | None:
+    """What was made from this very tuple of bookings (a list or another tuple: None)."""
+    kept = cache.get(key) if isinstance(bookings, tuple) else None
+    return kept[1] if kept is not None and kept[0] is bookings else None
+
+
+def _keep(
+    cache: dict[_K, tuple[tuple[Booking, ...], _V]],
+    key: _K,
+    bookings: Iterable[Booking],
+    made: _V,
+) -> None:
+    """Keep what was made from a tuple of bookings (a list may change after: never kept).
+    The tuple is held with it, so its id, part of the key, is not reused meanwhile."""
+    if isinstance(bookings, tuple):
+        if len(cache) >= _MAX_BOOKED_DAYS:
+            cache.clear()
+        cache[key] = (bookings, made)
 
 
 _MAX_JOBS = 20_000
