@@ -128,12 +128,16 @@ async def _fetch_media(deps: Deps, msg: Inbound) -> Received:
 async def _handle(uow: BotUnitOfWork, deps: Deps, received: Received) -> list[Outgoing]:
     msg = received.msg
     now = deps.clock.now()
-    # The sender's identity, looked up below, is read with the count.
+    # Read with the count: the sender's identity, looked up below; their conversation,
+    # which nearly every message reads (bot.customer, bot.staff), locked from here on; and,
+    # for a customer, their open work orders, which every customer's message reads first.
     recent = await uow.inbound.count_since(
         msg.channel,
         msg.sender,
         now - timedelta(minutes=1),
         identity=(identity_channel(msg.channel), msg.sender),
+        conversation=(msg.channel, msg.sender),
+        open_orders=True,
     )
     limit = deps.config.rate_limit_per_minute
     if recent > limit:

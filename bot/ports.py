@@ -36,9 +36,14 @@ class Inbox(Protocol):
         since: datetime,
         *,
         identity: tuple[str, str] | None = None,
+        conversation: tuple[str, str] | None = None,
+        open_orders: bool = False,
     ) -> int:
         """The sender's messages since `since`. With `identity` (channel, address), the
-        unit of work may read that identity in the same statement, for Identities.find."""
+        unit of work may read that identity in the same statement, for Identities.find;
+        with it, `conversation` (channel, address) that conversation, for
+        Conversations.get, and `open_orders` the open work orders of the customer the
+        sender is, for WorkOrders.open_for_customer."""
         ...
 
     async def stranded(self, now: datetime, limit: int) -> list[tuple[str, str, str]]: ...

@@ -301,7 +301,7 @@ class Connection:
     """The transaction's connection, with statements built once sent the short way; see the
     module's docstring."""
 
-    __slots__ = ("_args", "_inline", "_pg", "_waiting", "conn", "dialect")
+    __slots__ = ("_args", "_inline", "_pg", "_waiting", "conn", "dialect", "sent")
 
     def __init__(
         self,
@@ -317,6 +317,9 @@ class Connection:
         # how many arguments they have.
         self._waiting: dict[str, _Waiting] = {}
         self._args = 0
+        # The statements handed to this connection so far (execute, later): a repository
+        # that was answered by another's statement can tell whether anything ran since.
+        self.sent = 0
 
     async def execute(
         self, statement: ClauseElement, params: Params = None, *, alone: bool = False
@@ -329,6 +332,7 @@ class Connection:
         many = isinstance(params, list)
         if many and not params:
             return Rows([], 0)  # no rows to write (SQLAlchemy would run it without values)
+        self.sent += 1
         if self._waiting:
             await self.send_waiting()
         if self._inline is not None or self._pg is not None:
@@ -364,6 +368,7 @@ class Connection:
         if self._pg is None or not rows:
             await self.execute(statement, params)
             return
+        self.sent += 1
         prepared = prepare(statement, self.dialect, tuple(rows[0]))
         insert = isinstance(statement, Insert)
         span = _values_span(prepared.sql) if prepared is not None and insert else None

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    CompoundSelect,
     Integer,
     Row,
+    String,
     bindparam,
     cast,
     func,
@@ -26,15 +29,25 @@ from dispatch.messaging import Conversation, Identity
 from storage.company_repo import VERSION_COLUMN, note_version
 from storage.core import connection
 from storage.day_version import DAY_VERSION_COLUMN, note_day_version
-from storage.tables import ConversationRow, IdentityRow, InboundRow
+from storage.tables import ConversationRow, CustomerRow, IdentityRow, InboundRow
+from storage.workorder_repo import NO_OPEN_ORDER, WorkOrderRepository, open_orders_of
 
 CLAIM = timedelta(seconds=30)  # how long a handler may take before another retakes it
 
 
 class InboundRepository:
-    def __init__(self, session: AsyncSession, identities: IdentityRepository | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        identities: IdentityRepository | None = None,
+        conversations: ConversationRepository | None = None,
+        work_orders: WorkOrderRepository | None = None,
+    ) -> None:
         self.session = session
-        self._identities = identities  # the unit of work's, for count_since(identity=...)
+        # The unit of work's, for what count_since reads with the count.
+        self._identities = identities
+        self._conversations = conversations
+        self._work_orders = work_orders
         self.stored_apart = False  # see the Inbox port
 
     async def store(
@@ -107,11 +120,17 @@ class InboundRepository:
         since: datetime,
         *,
         identity: tuple[str, str] | None = None,
+        conversation: tuple[str, str] | None = None,
+        open_orders: bool = False,
     ) -> int:
         """The sender's messages since `since` (the company's version stamp comes with it).
         With `identity` (channel, address), that identity and the dispatchers' are read in
-        the same statement, for the unit of work's identities to answer from: one round trip
-        to the database, not two, at the start of every message."""
+        the same statement, for the unit of work's identities to answer from; with it,
+        `conversation` reads that conversation, locked as ConversationRepository.get locks
+        it, and `open_orders` the open work orders of the customer the identity is (by its
+        party, else by its phone on SMS), for the unit of work's conversations and work
+        orders to answer from: one round trip to the database at the start of every
+        message, not four."""
         conn = await connection(self.session)
         params = {"channel": channel, "sender": sender, "since": since}
         identities = self._identities
@@ -121,12 +140,29 @@ class InboundRepository:
             note_day_version(self.session, row[2])
             return int(row[0] or 0)
         params |= {"i_channel": identity[0], "i_address": identity[1]}
-        rows = (await conn.execute(_COUNT_AND_IDENTITIES, params)).all()
-        [counted] = [r for r in rows if r.id is None]  # identities all have an id
+        conversations, work_orders = self._conversations, self._work_orders
+        with_conversation = (
+            conversation is not None
+            and conversations is not None
+            and conversations.reads_first(*conversation)
+        )
+        if conversation is not None and with_conversation:
+            params |= {"c_channel": conversation[0], "c_address": conversation[1]}
+        with_orders = open_orders and work_orders is not None
+        if with_orders:
+            params["o_phone"] = identity[1] if identity[0] == "sms" else None
+        rows = (await conn.execute(_count_union(with_conversation, with_orders), params)).all()
+        # The count's row is the one with a count; an identity's has an id.
+        [counted] = [r for r in rows if r.recent is not None]
         identities.found(*identity, [r for r in rows if r.id is not None])
+        if conversation is not None and conversations is not None and with_conversation:
+            conversations.found(*conversation, next((r for r in rows if r.c_id is not None), None))
+        if work_orders is not None and with_orders:
+            orders = [r for r in rows if r.w_id is not None]
+            await work_orders.found_open(counted.o_customer, orders)
         note_version(self.session, counted.version)
         note_day_version(self.session, counted.day_version)
-        return int(counted.recent or 0)
+        return int(counted.recent)
 
 
 class IdentityRepository:
@@ -298,13 +334,34 @@ class ConversationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._ids: dict[tuple[str, str], int] = {}  # rows read or written here
+        # Read and locked by another statement of the unit of work (found), not asked for
+        # yet: the row, or None for a conversation not begun.
+        self._found: dict[tuple[str, str], Row[Any] | None] = {}
+
+    def reads_first(self, channel: str, address: str) -> bool:
+        """Whether this conversation is neither read nor written in this unit of work yet:
+        what InboundRepository.count_since may read for it."""
+        key = (channel, address)
+        return key not in self._ids and key not in self._found
+
+    def found(self, channel: str, address: str, row: Row[Any] | None) -> None:
+        """The conversation's row as _CONVERSATION would have read it (its id as `c_id`),
+        locked by another statement of the unit of work; None: there is none."""
+        self._found[(channel, address)] = row
 
     async def get(self, channel: str, address: str) -> Conversation:
-        conn = await connection(self.session)
-        row = (await conn.execute(_CONVERSATION, {"channel": channel, "address": address})).first()
-        if row is None:
+        key = (channel, address)
+        if key in self._found:  # answered once: what this unit of work writes comes after
+            row = self._found.pop(key)
+            row_id = None if row is None else row.c_id
+        else:
+            conn = await connection(self.session)
+            params = {"channel": channel, "address": address}
+            row = (await conn.execute(_CONVERSATION, params)).first()
+            row_id = None if row is None else row.id
+        if row is None or row_id is None:
             return Conversation(channel=channel, address=address)
-        self._ids[(channel, address)] = row.id
+        self._ids[key] = int(row_id)
         return Conversation(
             channel=channel,
             address=address,
@@ -323,6 +380,9 @@ class ConversationRepository:
         }
         conn = await connection(self.session)
         row_id = self._ids.get(key)
+        if row_id is None and key in self._found:  # saved before it was asked for
+            found = self._found.pop(key)
+            row_id = None if found is None else found.c_id
         if row_id is None:
             params = {"channel": conv.channel, "address": conv.address, **values}
             self._ids[key] = (await conn.execute(_NEW_CONVERSATION, params)).scalar_one()
@@ -387,25 +447,84 @@ _IDENTITY = select(*_IDENTITY_COLUMNS).where(
 )
 _DISPATCHERS = select(*_IDENTITY_COLUMNS).where(_IDENTITIES.c.role == "dispatcher")
 _IDENTITY_AND_DISPATCHERS = union_all(_IDENTITY, _DISPATCHERS)
-# _COUNT_SINCE and _IDENTITY_AND_DISPATCHERS in one statement: a row of the count and the
-# stamps (its identity columns NULL), then the identities' rows (their count and stamps NULL).
+# _COUNT_SINCE and _IDENTITY_AND_DISPATCHERS in one statement (_count_union): a row of the
+# count and the stamps (its identity columns NULL), then the identities' rows (their count
+# and stamps NULL), and what else the message reads first.
 _NO_IDENTITY = [cast(null(), c.type).label(c.name) for c in _IDENTITY_COLUMNS]
 _NO_NUMBER = cast(null(), Integer)
-_COUNT_AND_IDENTITIES = union_all(
-    select(
-        _COUNT_SINCE.selected_columns[0].label("recent"),
-        VERSION_COLUMN.label("version"),
-        DAY_VERSION_COLUMN.label("day_version"),
-        *_NO_IDENTITY,
-    ),
-    select(_NO_NUMBER, _NO_NUMBER, _NO_NUMBER, *_IDENTITY_COLUMNS).where(
+
+
+# The customer a sender is, as bot.customer tells it: the one their identity names, else, on
+# SMS, the one with their phone (o_phone; NULL elsewhere). A guess for reading ahead: the
+# work orders' repository answers from it only for the customer it is then asked about.
+_SENDERS_CUSTOMER = func.coalesce(
+    select(func.nullif(_IDENTITIES.c.party_id, ""))
+    .where(
         _IDENTITIES.c.channel == bindparam("i_channel"),
         _IDENTITIES.c.address == bindparam("i_address"),
-    ),
-    select(_NO_NUMBER, _NO_NUMBER, _NO_NUMBER, *_IDENTITY_COLUMNS).where(
-        _IDENTITIES.c.role == "dispatcher"
-    ),
+        _IDENTITIES.c.role == "customer",
+    )
+    .scalar_subquery(),
+    select(CustomerRow.id)
+    .where(CustomerRow.phone == bindparam("o_phone"))
+    .order_by(CustomerRow.id)
+    .limit(1)
+    .scalar_subquery(),
 )
+_NO_CUSTOMER = cast(null(), String).label("o_customer")
+
+
+@functools.cache  # four statements at most, each built once
+def _count_union(conversation: bool, orders: bool) -> CompoundSelect[Any]:
+    """The count and the identities; with `conversation`, a row of the sender's conversation,
+    locked as _CONVERSATION locks it (a locking read in a subquery: a UNION's own branches
+    may not lock); with `orders`, the sender's customer (in the count's row) and their open
+    work orders' rows (open_orders_of). Each group's columns are NULL in the others' rows."""
+    conv_columns = (
+        ConversationRow.id.label("c_id"),
+        ConversationRow.state,
+        ConversationRow.data,
+        ConversationRow.work_order_seq,
+    )
+    no_conv = [cast(null(), c.type).label(c.name) for c in conv_columns] if conversation else []
+    no_order = NO_OPEN_ORDER if orders else []
+    customer = [_SENDERS_CUSTOMER.label("o_customer")] if orders else []
+    no_customer = [_NO_CUSTOMER] if orders else []
+    nothing = (_NO_NUMBER, _NO_NUMBER, _NO_NUMBER, *no_customer)
+    arms = [
+        select(
+            _COUNT_SINCE.selected_columns[0].label("recent"),
+            VERSION_COLUMN.label("version"),
+            DAY_VERSION_COLUMN.label("day_version"),
+            *customer,
+            *_NO_IDENTITY,
+            *no_conv,
+            *no_order,
+        ),
+        select(*nothing, *_IDENTITY_COLUMNS, *no_conv, *no_order).where(
+            _IDENTITIES.c.channel == bindparam("i_channel"),
+            _IDENTITIES.c.address == bindparam("i_address"),
+        ),
+        select(*nothing, *_IDENTITY_COLUMNS, *no_conv, *no_order).where(
+            _IDENTITIES.c.role == "dispatcher"
+        ),
+    ]
+    if conversation:
+        mine = (
+            select(*conv_columns)
+            .where(
+                ConversationRow.channel == bindparam("c_channel"),
+                ConversationRow.address == bindparam("c_address"),
+            )
+            .with_for_update()
+            .subquery()
+        )
+        arms.append(select(*nothing, *_NO_IDENTITY, *mine.c, *no_order))
+    if orders:
+        arms.append(select(*nothing, *_NO_IDENTITY, *no_conv, *open_orders_of(_SENDERS_CUSTOMER).c))
+    return union_all(*arms)
+
+
 _OF_PARTY = (
     select(*_IDENTITY_COLUMNS)
     .where(

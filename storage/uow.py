@@ -78,8 +78,10 @@ class SqlUnitOfWork:
         self.company = CompanyRepository(self.session)
         self.tokens = TokenRepository(self.session)
         self.identities = IdentityRepository(self.session)
-        self.inbound = InboundRepository(self.session, self.identities)
         self.conversations = ConversationRepository(self.session)
+        self.inbound = InboundRepository(
+            self.session, self.identities, self.conversations, self.work_orders
+        )
         self.outbox = OutboxRepository(self.session)
         self.assignments = AssignmentRepository(self.session, self.work_orders, self.company)
         self.sla = SlaRepository(self.session)
