@@ -130,7 +130,7 @@ class InboundRepository:
         it, and `open_orders` the open work orders of the customer the identity is (by its
         party, else by its phone on SMS), for the unit of work's conversations and work
         orders to answer from: one round trip to the database at the start of every
-        message, not four."""
+        message, not four. The last two on PostgreSQL only."""
         conn = await connection(self.session)
         params = {"channel": channel, "sender": sender, "since": since}
         identities = self._identities
@@ -141,14 +141,19 @@ class InboundRepository:
             return int(row[0] or 0)
         params |= {"i_channel": identity[0], "i_address": identity[1]}
         conversations, work_orders = self._conversations, self._work_orders
+        # Only where a statement is a round trip to a server: on SQLite, a call into the
+        # library, the wider statement cost more than the two it spared (callgrind, a
+        # request in the load's steady state: 11.20 M instructions apart, 11.51 M together).
+        ahead = conn.dialect.name == "postgresql"
         with_conversation = (
-            conversation is not None
+            ahead
+            and conversation is not None
             and conversations is not None
             and conversations.reads_first(*conversation)
         )
         if conversation is not None and with_conversation:
             params |= {"c_channel": conversation[0], "c_address": conversation[1]}
-        with_orders = open_orders and work_orders is not None
+        with_orders = ahead and open_orders and work_orders is not None
         if with_orders:
             params["o_phone"] = identity[1] if identity[0] == "sms" else None
         rows = (await conn.execute(_count_union(with_conversation, with_orders), params)).all()
