@@ -140,6 +140,7 @@ async def test_the_count_reads_and_locks_the_senders_conversation(
                 "sms", CUSTOMER, SINCE, identity=("sms", CUSTOMER), conversation=("sms", CUSTOMER)
             )
             conv = await u.conversations.get("sms", CUSTOMER)
+            read_state, read_data = conv.state, dict(conv.data)
             if ahead:
                 async with engine.connect() as other:
                     with pytest.raises(DBAPIError, match="could not obtain lock"):
@@ -154,6 +155,7 @@ async def test_the_count_reads_and_locks_the_senders_conversation(
             await u.commit()
     assert recent == 2
     assert (conv.channel, conv.address, conv.work_order_seq) == ("sms", CUSTOMER, 7)
+    assert (read_state, read_data) == ("asking", {"asked": "address"})  # as the row holds them
     [read, *rest] = _sent(seen)
     assert "count(*)" in read
     assert ("FROM conversations" in read) == ahead
@@ -206,9 +208,25 @@ async def test_a_conversation_not_begun_and_one_saved_before_it_is_asked_for(
     assert sum("FROM conversations" in s for s in seen) == 3  # no count: each get() reads
 
 
-async def _open_orders_of(uow: UowFactory, customer: str) -> list[tuple[int, str]]:
+def _shape(wo: WorkOrder) -> tuple[object, ...]:
+    """What a customer's message reads of an open work order."""
+    return (
+        wo.seq,
+        wo.description,
+        wo.status,
+        wo.priority,
+        wo.skill,
+        wo.customer_id,
+        wo.site_id,
+        wo.created_at,
+        wo.source_channel,
+        wo.flag,
+    )
+
+
+async def _open_orders_of(uow: UowFactory, customer: str) -> list[tuple[object, ...]]:
     async with uow() as u:
-        return [(w.seq, w.description) for w in await u.work_orders.open_for_customer(customer)]
+        return [_shape(w) for w in await u.work_orders.open_for_customer(customer)]
 
 
 async def test_the_count_reads_the_customers_open_work_orders(
@@ -240,7 +258,7 @@ async def test_the_count_reads_the_customers_open_work_orders(
                     channel, sender, SINCE, identity=(channel, sender), open_orders=True
                 )
                 found = await u.work_orders.open_for_customer(customer_id)
-        assert [(w.seq, w.description) for w in found] == fresh and fresh
+        assert [_shape(w) for w in found] == fresh and fresh
         read, *rest = _sent(seen)
         assert "count(*)" in read and ("FROM work_orders" in read) == ahead
         assert len(rest) == (0 if ahead else 1)
@@ -251,7 +269,7 @@ async def test_the_count_reads_the_customers_open_work_orders(
             await u.inbound.count_since("sms", by_phone.phone, SINCE, **both)  # type: ignore[arg-type]
             for _ in range(2):
                 assert [w.seq for w in await u.work_orders.open_for_customer(linked.id)] == [
-                    seq for seq, _ in fresh_of_linked
+                    shape[0] for shape in fresh_of_linked
                 ]
     assert len(_sent(seen)) == 3  # another customer's: read, and read again
     async with uow() as u:
