@@ -38,11 +38,12 @@ import functools
 import re
 import sqlite3
 from collections import namedtuple
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
-from sqlalchemy import event, exc
+from sqlalchemy import ColumnElement, Label, event, exc, null
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.engine import Connection as SyncConnection
 from sqlalchemy.engine import Dialect
@@ -467,6 +468,12 @@ def _numbered_from(sql: str, base: int) -> str:
         return f"${int(m[1]) + base}"
 
     return _PLACEHOLDER.sub(number, sql) if base else sql
+
+
+def null_columns(columns: Iterable[ColumnElement[Any]], prefix: str = "") -> list[Label[Any]]:
+    """A NULL of each column's type under its name (prefixed): the other rows' columns in a
+    UNION that reads several kinds of row in one statement."""
+    return [sql_cast(null(), c.type).label(prefix + str(c.key)) for c in columns]
 
 
 def announce(conn: SyncConnection, sql: str, args: Any, *, many: bool = False) -> None:

@@ -9,9 +9,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     CompoundSelect,
     Integer,
     Row,
+    Select,
     String,
     bindparam,
     cast,
@@ -27,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.messaging import Conversation, Identity
 from storage.company_repo import VERSION_COLUMN, note_version
-from storage.core import connection
+from storage.core import connection, null_columns
 from storage.day_version import DAY_VERSION_COLUMN, note_day_version
 from storage.tables import ConversationRow, CustomerRow, IdentityRow, InboundRow
 from storage.workorder_repo import NO_OPEN_ORDER, WorkOrderRepository, open_orders_of
@@ -455,7 +457,7 @@ _IDENTITY_AND_DISPATCHERS = union_all(_IDENTITY, _DISPATCHERS)
 # _COUNT_SINCE and _IDENTITY_AND_DISPATCHERS in one statement (_count_union): a row of the
 # count and the stamps (its identity columns NULL), then the identities' rows (their count
 # and stamps NULL), and what else the message reads first.
-_NO_IDENTITY = [cast(null(), c.type).label(c.name) for c in _IDENTITY_COLUMNS]
+_NO_IDENTITY = null_columns(_IDENTITY_COLUMNS)
 _NO_NUMBER = cast(null(), Integer)
 
 
@@ -485,13 +487,8 @@ def _count_union(conversation: bool, orders: bool) -> CompoundSelect[Any]:
     locked as _CONVERSATION locks it (a locking read in a subquery: a UNION's own branches
     may not lock); with `orders`, the sender's customer (in the count's row) and their open
     work orders' rows (open_orders_of). Each group's columns are NULL in the others' rows."""
-    conv_columns = (
-        ConversationRow.id.label("c_id"),
-        ConversationRow.state,
-        ConversationRow.data,
-        ConversationRow.work_order_seq,
-    )
-    no_conv = [cast(null(), c.type).label(c.name) for c in conv_columns] if conversation else []
+    mine = _conversation_of(bindparam("c_channel"), bindparam("c_address"), "c_id").subquery()
+    no_conv = null_columns(mine.c) if conversation else []
     no_order = NO_OPEN_ORDER if orders else []
     customer = [_SENDERS_CUSTOMER.label("o_customer")] if orders else []
     no_customer = [_NO_CUSTOMER] if orders else []
@@ -515,15 +512,6 @@ def _count_union(conversation: bool, orders: bool) -> CompoundSelect[Any]:
         ),
     ]
     if conversation:
-        mine = (
-            select(*conv_columns)
-            .where(
-                ConversationRow.channel == bindparam("c_channel"),
-                ConversationRow.address == bindparam("c_address"),
-            )
-            .with_for_update()
-            .subquery()
-        )
         arms.append(select(*nothing, *_NO_IDENTITY, *mine.c, *no_order))
     if orders:
         arms.append(select(*nothing, *_NO_IDENTITY, *no_conv, *open_orders_of(_SENDERS_CUSTOMER).c))
@@ -551,19 +539,25 @@ _SAVE_IDENTITY = update(_IDENTITIES).where(_IDENTITIES.c.id == bindparam("row_id
 _CONVERSATIONS = ConversationRow.metadata.tables["conversations"]
 _NEW_CONVERSATION = insert(_CONVERSATIONS).returning(_CONVERSATIONS.c.id)
 _SAVE_CONVERSATION = update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == bindparam("row_id"))
-_CONVERSATION = (
-    select(
-        ConversationRow.id,
-        ConversationRow.state,
-        ConversationRow.data,
-        ConversationRow.work_order_seq,
+
+
+def _conversation_of(
+    channel: ColumnElement[Any], address: ColumnElement[Any], id_name: str = "id"
+) -> Select[int, str, dict[str, Any], int | None]:
+    """A conversation's row, locked: the unit of work that reads it writes it."""
+    return (
+        select(
+            ConversationRow.id.label(id_name),
+            ConversationRow.state,
+            ConversationRow.data,
+            ConversationRow.work_order_seq,
+        )
+        .where(ConversationRow.channel == channel, ConversationRow.address == address)
+        .with_for_update()
     )
-    .where(
-        ConversationRow.channel == bindparam("channel"),
-        ConversationRow.address == bindparam("address"),
-    )
-    .with_for_update()
-)
+
+
+_CONVERSATION = _conversation_of(bindparam("channel"), bindparam("address"))
 
 
 def minute_ago(now: datetime) -> datetime:

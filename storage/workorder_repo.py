@@ -13,11 +13,9 @@ from sqlalchemy import (
     Select,
     Subquery,
     bindparam,
-    cast,
     event,
     func,
     insert,
-    null,
     select,
     update,
 )
@@ -36,7 +34,7 @@ from dispatch.workorder import (
     WorkOrder,
 )
 from storage import tables as t
-from storage.core import connection
+from storage.core import connection, null_columns
 from storage.day_version import OFF_DAY, mark_day_changed
 from storage.sequences import NATIVE, next_value
 
@@ -351,30 +349,30 @@ _TIMELINE = (
     .where(_TIMELINE_TABLE.c.work_order_id == bindparam("id"))
     .order_by(_TIMELINE_TABLE.c.id)
 )
-_OPEN_VALUES = frozenset(s.value for s in OPEN)
-_OPEN_OF = (
-    select(_TABLE)
-    .where(
-        _TABLE.c.customer_id == bindparam("customer"),
-        _TABLE.c.status.in_(sorted(_OPEN_VALUES)),
+
+
+def _open_of(customer: ColumnElement[Any], *columns: ColumnElement[Any]) -> Select[Any]:
+    """A customer's open work orders, the oldest first, at most OPEN_LIMIT."""
+    return (
+        select(*columns)
+        .where(
+            _TABLE.c.customer_id == customer,
+            _TABLE.c.status.in_(sorted(s.value for s in OPEN)),
+        )
+        .order_by(_TABLE.c.seq)
+        .limit(OPEN_LIMIT)
     )
-    .order_by(_TABLE.c.seq)
-    .limit(OPEN_LIMIT)
-)
+
+
+_OPEN_OF = _open_of(bindparam("customer"), *_TABLE.c)
 OPEN_PREFIX = "w_"  # open_orders_of's columns: the table's, prefixed
-NO_OPEN_ORDER = [cast(null(), c.type).label(OPEN_PREFIX + c.name) for c in _TABLE.c]
+NO_OPEN_ORDER = null_columns(_TABLE.c, OPEN_PREFIX)
 
 
 def open_orders_of(customer: ColumnElement[Any]) -> Subquery:
     """_OPEN_OF for the customer an expression names, its columns prefixed (OPEN_PREFIX):
     for another repository's statement to read along with its own (found_open)."""
-    return (
-        select(*(c.label(OPEN_PREFIX + c.name) for c in _TABLE.c))
-        .where(_TABLE.c.customer_id == customer, _TABLE.c.status.in_(sorted(_OPEN_VALUES)))
-        .order_by(_TABLE.c.seq)
-        .limit(OPEN_LIMIT)
-        .subquery()
-    )
+    return _open_of(customer, *(c.label(OPEN_PREFIX + c.name) for c in _TABLE.c)).subquery()
 
 
 _INSERT = insert(_TABLE).returning(_TABLE.c.id)
