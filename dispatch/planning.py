@@ -79,8 +79,7 @@ class DayView:
         self._booked_days = found.booked_days
         self._later = found.later
         self.travel = found.travel
-        loc = c.settings.depot.location if c.settings.depot else None
-        self.depot = None if loc is None else Depot(point(loc), Window(0, DAY_MINUTES))
+        self.depot = found.depot
 
     def minutes(self, at: datetime) -> float:
         return (at - self.midnight).total_seconds() / 60.0
@@ -176,15 +175,17 @@ class DayView:
                     available=worker.available and tech.id not in unavailable,
                     max_jobs=max(0, worker.max_jobs - done),
                 )
-            jobs, fixed = booked.get(tech.id, ((), 0))
+            jobs, fixed = booked.jobs.get(tech.id, ((), 0))
             if fixed:
                 # Under way: it happens now, whatever was planned.
                 now = self.now_minutes
                 jobs = (*(_started(job, now) for job in jobs[:fixed]), *jobs[fixed:])
-            routes[tech.id] = Route(worker, jobs, fixed)
+                routes[tech.id] = Route(worker, jobs, fixed)
+            else:
+                routes[tech.id] = booked.route(worker, jobs)
         return routes
 
-    def _booked(self, bookings: Iterable[Booking]) -> Mapping[str, tuple[tuple[Job, ...], int]]:
+    def _booked(self, bookings: Iterable[Booking]) -> _Booked:
         """Each technician's booked jobs in plan order, and how many of them (in front) are
         under way, as planned (routes() moves those to now). Kept for a tuple of bookings
         seen before on this day: storage answers a day nobody has changed with the same
@@ -210,8 +211,9 @@ class DayView:
                 fixed += started
                 jobs.append(job)
             booked[tech_id] = (tuple(jobs), fixed)
-        _keep(self._booked_days, key, bookings, booked)
-        return booked
+        made = _Booked(booked)
+        _keep(self._booked_days, key, bookings, made)
+        return made
 
     def later_days(
         self, bookings: Iterable[Booking], last: date
@@ -270,6 +272,29 @@ class DayView:
         ]
 
 
+class _Booked:
+    """A day's booked jobs per technician (in plan order, and how many in front are under
+    way), and the routes made from them: kept with the tuple of bookings they came from."""
+
+    __slots__ = ("_routes", "jobs")
+
+    def __init__(self, jobs: dict[str, tuple[tuple[Job, ...], int]]) -> None:
+        self.jobs = jobs
+        self._routes: dict[str, tuple[Worker, Route]] = {}
+
+    def route(self, worker: Worker, jobs: tuple[Job, ...]) -> Route:
+        """The worker's route with `jobs` (theirs, none under way): the same Route object
+        for the same Worker object, as on a later day, or today before the shift, where the
+        clock does not move the worker. What the engine works out per route object (its
+        schedule, its gaps) is then worked out once for the day, not once a request."""
+        kept = self._routes.get(worker.id)
+        if kept is not None and kept[0] is worker:
+            return kept[1]
+        route = Route(worker, jobs, 0)
+        self._routes[worker.id] = (worker, route)
+        return route
+
+
 @dataclass(frozen=True, slots=True)
 class _Lookups:
     """What every DayView of one company needs, built once: the company object a process
@@ -287,12 +312,13 @@ class _Lookups:
     needs: dict[tuple[str, str | None, str, str], JobRequirements]  # by skill and the places
     workers: dict[tuple[date, str], Worker]  # each technician's day before the clock's now
     travel: GreatCircleTravel
+    depot: Depot | None  # the same object every day: the engine's per-route work is kept by it
     booked_days: dict[tuple[date, int], _BookedDay]  # DayView._booked's, by day and tuple
     later: dict[tuple[date, date, int], _LaterDays]  # DayView.later_days'
 
 
 # A tuple of bookings, and what was made from it (held together: the tuple's id is the key).
-_BookedDay = tuple[tuple[Booking, ...], dict[str, tuple[tuple[Job, ...], int]]]
+_BookedDay = tuple[tuple[Booking, ...], _Booked]
 _LaterDays = tuple[tuple[Booking, ...], list[tuple[date, tuple[Booking, ...]]]]
 _K = TypeVar("_K")
 _V = TypeVar("_V")
@@ -330,6 +356,7 @@ def _lookups(company: Company) -> _Lookups:
     if _LAST and _LAST[0].company is company:
         return _LAST[0]
     customers = {x.id: x for x in company.customers}
+    loc = company.settings.depot.location if company.settings.depot else None
     sites = {s.id: s for x in company.customers for s in x.sites}
     found = _Lookups(
         company=company,
@@ -347,6 +374,7 @@ def _lookups(company: Company) -> _Lookups:
             company.assignment.speed_kmh,
             max_cached=_MAX_TRAVEL_PAIRS,
         ),
+        depot=None if loc is None else Depot(point(loc), Window(0, DAY_MINUTES)),
     )
     _LAST[:] = [found]
     return found

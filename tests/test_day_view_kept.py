@@ -103,3 +103,49 @@ def test_later_days_split_by_planned_start_and_kept_for_the_same_tuple() -> None
     moved = (undated, Booking(dated.wo, tech, 1, planned_start=on_second + timedelta(days=1)))
     resplit = _view().later_days(moved, DAY + timedelta(days=3))
     assert [[b.wo.seq for b in on_day] for _, on_day in resplit] == [[8], [8], [8, 9]]
+
+
+def test_a_day_the_clock_does_not_move_keeps_its_routes() -> None:
+    """Tomorrow, or today before the shift: the same tuple of bookings gives the same Route
+    objects (and every view the same depot), so what the engine works out per route (its
+    schedule, its gaps, kept by the route object and the depot) is worked out once."""
+    tech, other = COMPANY.technicians[0].id, COMPANY.technicians[1].id
+    day = (_booking(10, tech, 0), _booking(11, other, 0))
+    tomorrow = DAY + timedelta(days=1)
+    first = _view(day=tomorrow).routes(day)
+    again = _view(DEMO_NOW + timedelta(hours=2), day=tomorrow).routes(day)
+    assert again[tech] is first[tech] and again[other] is first[other]
+    assert _view().depot is _view(day=tomorrow).depot
+    early = DEMO_NOW - timedelta(hours=1)  # 06:00 on the day, before the shift
+    before_shift = _view(early).routes(day)
+    assert before_shift[tech].worker.shift.start > _view(early).now_minutes
+    assert _view(early + timedelta(minutes=5)).routes(day)[tech] is before_shift[tech]
+    # Only some asked for: the same objects still.
+    assert _view(day=tomorrow).routes(day, only=(other,)) == {other: first[other]}
+    # Another tuple (a booking changed): routes made afresh, with what it holds.
+    changed = (_booking(10, tech, 0), _booking(12, tech, 1), _booking(11, other, 0))
+    fresh = _view(day=tomorrow).routes(changed)
+    assert fresh[tech] is not first[tech] and _ids(fresh, tech) == ["10", "12"]
+    assert fresh[other] is not first[other] and _ids(fresh, other) == ["11"]
+
+
+def test_routes_that_move_with_the_clock_or_the_crew_are_made_afresh() -> None:
+    """Mid-shift the day starts now for everyone: a new route at each now, with the kept
+    jobs. A technician made unavailable, or with jobs done today, gets a route of their
+    own, and their usual one again once that no longer holds."""
+    tech = COMPANY.technicians[0].id
+    day = (_booking(13, tech, 0),)
+    mid = DEMO_NOW + timedelta(hours=4)
+    at_one = _view(mid).routes(day)[tech]
+    at_two = _view(mid + timedelta(minutes=1)).routes(day)[tech]
+    assert at_one is not at_two and at_one.jobs is at_two.jobs
+    assert at_one.worker.shift.start == _view(mid).now_minutes
+    assert at_two.worker.shift.start == _view(mid + timedelta(minutes=1)).now_minutes
+    tomorrow = DAY + timedelta(days=1)
+    kept = _view(day=tomorrow).routes(day)[tech]
+    away = _view(day=tomorrow).routes(day, unavailable=frozenset({tech}))[tech]
+    assert away is not kept and not away.worker.available and kept.worker.available
+    busy = _view(day=tomorrow).routes(day, done_today={tech: 2})[tech]
+    assert busy is not kept and busy.worker.max_jobs == kept.worker.max_jobs - 2
+    again = _view(day=tomorrow).routes(day)[tech]
+    assert again == kept and again.worker.available
