@@ -9,6 +9,7 @@ from bisect import bisect_right
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from math import floor
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -62,6 +63,7 @@ class DayView:
     _jobs: dict[tuple[object, ...], Job | None] = field(init=False, repr=False)
     _needs: dict[tuple[str, str | None, str, str], JobRequirements] = field(init=False, repr=False)
     _workers: dict[tuple[date, str], Worker] = field(init=False, repr=False)
+    _moved: dict[tuple[date, str], tuple[Worker, Worker]] = field(init=False, repr=False)
     _booked_days: dict[tuple[date, int], _BookedDay] = field(init=False, repr=False)
     _later: dict[tuple[date, date, int], _LaterDays] = field(init=False, repr=False)
 
@@ -76,6 +78,7 @@ class DayView:
         self._jobs = found.jobs
         self._needs = found.needs
         self._workers = found.workers
+        self._moved = found.moved
         self._booked_days = found.booked_days
         self._later = found.later
         self.travel = found.travel
@@ -251,9 +254,21 @@ class DayView:
             base = worker_from_technician(tech, self.day, fallback_home=fallback)
             self._workers[(self.day, tech.id)] = base
         now = self._now_on_day()
-        if now is not None and now > base.shift.start:
-            return replace(base, shift=Window(min(now, base.shift.end), base.shift.end))
-        return base
+        if now is None or now <= base.shift.start:
+            return base
+        # Under way, the shift starts at this minute (not this second): within a minute the
+        # same Worker object, so the routes made with it are kept (_Booked.route) and the
+        # engine's work on them is done once a minute, not once a request. A job's own
+        # arrival is still no sooner than now to the second (dispatch.engine.choose).
+        start = min(float(floor(now)), base.shift.end)
+        if start <= base.shift.start:
+            return base
+        kept = self._moved.get((self.day, tech.id))
+        if kept is not None and kept[0] is base and kept[1].shift.start == start:
+            return kept[1]
+        moved = replace(base, shift=Window(start, base.shift.end))
+        self._moved[(self.day, tech.id)] = (base, moved)
+        return moved
 
     def _now_on_day(self) -> float | None:
         now = self.now_minutes
@@ -311,6 +326,7 @@ class _Lookups:
     jobs: dict[tuple[object, ...], Job | None]
     needs: dict[tuple[str, str | None, str, str], JobRequirements]  # by skill and the places
     workers: dict[tuple[date, str], Worker]  # each technician's day before the clock's now
+    moved: dict[tuple[date, str], tuple[Worker, Worker]]  # and at the clock's minute: _worker
     travel: GreatCircleTravel
     depot: Depot | None  # the same object every day: the engine's per-route work is kept by it
     booked_days: dict[tuple[date, int], _BookedDay]  # DayView._booked's, by day and tuple
@@ -367,6 +383,7 @@ def _lookups(company: Company) -> _Lookups:
         jobs={},
         needs={},
         workers={},
+        moved={},
         booked_days={},
         later={},
         travel=GreatCircleTravel(

@@ -130,17 +130,22 @@ def test_a_day_the_clock_does_not_move_keeps_its_routes() -> None:
 
 
 def test_routes_that_move_with_the_clock_or_the_crew_are_made_afresh() -> None:
-    """Mid-shift the day starts now for everyone: a new route at each now, with the kept
-    jobs. A technician made unavailable, or with jobs done today, gets a route of their
-    own, and their usual one again once that no longer holds."""
+    """Mid-shift the day starts now, to the minute, for everyone: the same route within a
+    minute, a new one the next, with the kept jobs. A technician made unavailable, or with
+    jobs done today, gets a route of their own, and their usual one again once that no
+    longer holds."""
     tech = COMPANY.technicians[0].id
     day = (_booking(13, tech, 0),)
-    mid = DEMO_NOW + timedelta(hours=4)
+    mid = DEMO_NOW + timedelta(hours=4)  # 11:00
     at_one = _view(mid).routes(day)[tech]
-    at_two = _view(mid + timedelta(minutes=1)).routes(day)[tech]
+    seconds_on = _view(mid + timedelta(seconds=59)).routes(day)[tech]
+    at_two = _view(mid + timedelta(minutes=1, seconds=1)).routes(day)[tech]
+    assert seconds_on is at_one
     assert at_one is not at_two and at_one.jobs is at_two.jobs
-    assert at_one.worker.shift.start == _view(mid).now_minutes
-    assert at_two.worker.shift.start == _view(mid + timedelta(minutes=1)).now_minutes
+    assert at_one.worker.shift.start == _view(mid).now_minutes == 11 * 60
+    assert at_two.worker.shift.start == 11 * 60 + 1
+    base = _view(DEMO_NOW - timedelta(hours=1)).routes(day)[tech].worker  # before the shift
+    assert at_one.worker.shift.end == at_two.worker.shift.end == base.shift.end
     tomorrow = DAY + timedelta(days=1)
     kept = _view(day=tomorrow).routes(day)[tech]
     away = _view(day=tomorrow).routes(day, unavailable=frozenset({tech}))[tech]
