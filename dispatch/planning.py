@@ -64,8 +64,8 @@ class DayView:
     _needs: dict[tuple[str, str | None, str, str], JobRequirements] = field(init=False, repr=False)
     _workers: dict[tuple[date, str], Worker] = field(init=False, repr=False)
     _moved: dict[tuple[date, str], tuple[Worker, Worker]] = field(init=False, repr=False)
-    _booked_days: dict[tuple[date, int], _BookedDay] = field(init=False, repr=False)
-    _later: dict[tuple[date, date, int], _LaterDays] = field(init=False, repr=False)
+    _booked_days: _KeptDays[tuple[date, int], _Booked] = field(init=False, repr=False)
+    _later: _KeptDays[tuple[date, date, int], _Split] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         c = self.company
@@ -329,41 +329,50 @@ class _Lookups:
     moved: dict[tuple[date, str], tuple[Worker, Worker]]  # and at the clock's minute: _worker
     travel: GreatCircleTravel
     depot: Depot | None  # the same object every day: the engine's per-route work is kept by it
-    booked_days: dict[tuple[date, int], _BookedDay]  # DayView._booked's, by day and tuple
-    later: dict[tuple[date, date, int], _LaterDays]  # DayView.later_days'
+    booked_days: _KeptDays[tuple[date, int], _Booked]  # DayView._booked's, by day and tuple
+    later: _KeptDays[tuple[date, date, int], _Split]  # DayView.later_days'
 
 
-# A tuple of bookings, and what was made from it (held together: the tuple's id is the key).
-_BookedDay = tuple[tuple[Booking, ...], _Booked]
-_LaterDays = tuple[tuple[Booking, ...], list[tuple[date, tuple[Booking, ...]]]]
+_Split = list[tuple[date, tuple[Booking, ...]]]  # the later days, each with its bookings
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 
 
-def _kept(
-    cache: dict[_K, tuple[tuple[Booking, ...], _V]], key: _K, bookings: Iterable[Booking]
-) -> _V | None:
+class _KeptDays(dict[_K, tuple[tuple[Booking, ...], _V]]):
+    """Tuples of bookings, each with what was made from it (held together: the tuple's id
+    is part of the key), and how many bookings they hold in all. Bounded both ways: by
+    entries, as the later-day reads for a few technicians each make their own few days
+    (72 entries in the load's steady state on PostgreSQL, where 32 had made every request
+    plan them anew), and by bookings, as a day of everyone's in a large company holds
+    thousands, which a kept entry keeps alive."""
+
+    __slots__ = ("held",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held = 0
+
+
+def _kept(cache: _KeptDays[_K, _V], key: _K, bookings: Iterable[Booking]) -> _V | None:
     """What was made from this very tuple of bookings (a list or another tuple: None)."""
     kept = cache.get(key) if isinstance(bookings, tuple) else None
     return kept[1] if kept is not None and kept[0] is bookings else None
 
 
-def _keep(
-    cache: dict[_K, tuple[tuple[Booking, ...], _V]],
-    key: _K,
-    bookings: Iterable[Booking],
-    made: _V,
-) -> None:
+def _keep(cache: _KeptDays[_K, _V], key: _K, bookings: Iterable[Booking], made: _V) -> None:
     """Keep what was made from a tuple of bookings (a list may change after: never kept).
     The tuple is held with it, so its id, part of the key, is not reused meanwhile."""
     if isinstance(bookings, tuple):
-        if len(cache) >= _MAX_BOOKED_DAYS:
+        if len(cache) >= _MAX_BOOKED_DAYS or cache.held + len(bookings) > _MAX_KEPT_BOOKINGS:
             cache.clear()
+            cache.held = 0
         cache[key] = (bookings, made)
+        cache.held += len(bookings)
 
 
 _MAX_JOBS = 20_000
-_MAX_BOOKED_DAYS = 32  # days of bookings kept per company (each day's tuple, and the split)
+_MAX_BOOKED_DAYS = 256  # tuples of bookings kept per company (each day's, and the splits)
+_MAX_KEPT_BOOKINGS = 30_000  # bookings those tuples hold in all: under 20 MB (~600 bytes each)
 _MAX_TRAVEL_PAIRS = 100_000  # about 15 MB of drive times kept per process
 _LAST: list[_Lookups] = []  # the one company last planned for
 
@@ -384,8 +393,8 @@ def _lookups(company: Company) -> _Lookups:
         needs={},
         workers={},
         moved={},
-        booked_days={},
-        later={},
+        booked_days=_KeptDays(),
+        later=_KeptDays(),
         travel=GreatCircleTravel(
             company.assignment.detour_factor,
             company.assignment.speed_kmh,

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import pytest
+
+from dispatch import planning
 from dispatch.company import Company
 from dispatch.engine.model import Job, Route
 from dispatch.planning import Booking, DayView
@@ -154,3 +157,33 @@ def test_routes_that_move_with_the_clock_or_the_crew_are_made_afresh() -> None:
     assert busy is not kept and busy.worker.max_jobs == kept.worker.max_jobs - 2
     again = _view(day=tomorrow).routes(day)[tech]
     assert again == kept and again.worker.available
+
+
+def test_kept_days_are_bounded_by_entries_and_by_the_bookings_they_hold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The later-day reads for a few technicians each make their own days: a hundred are
+    kept (32 were not, and the load's steady state planned every request anew); past the
+    bound on entries, or on the bookings held in all, the kept days are let go, and a day
+    asked for again is made afresh, the same."""
+    techs = [t.id for t in COMPANY.technicians]
+    tomorrow = DAY + timedelta(days=1)
+    days = [(_booking(100 + n, techs[n % len(techs)], 0),) for n in range(100)]
+    first = [_view(day=tomorrow).routes(d) for d in days]
+    again = [_view(day=tomorrow).routes(d) for d in days]
+    assert all(a == f and a.keys() == f.keys() for a, f in zip(again, first, strict=True))
+    assert all(
+        a[t] is f[t] for a, f in zip(again, first, strict=True) for t in f
+    )  # all hundred kept
+    for n in range(300):  # past the bound on entries
+        _view(day=tomorrow).routes((_booking(1000 + n, techs[0], 0),))
+    after = _view(day=tomorrow).routes(days[0])
+    assert after == first[0] and all(after[t] is not first[0][t] for t in after)
+    # The bound on bookings: a day holding more than is left lets the others go.
+    monkeypatch.setattr(planning, "_MAX_KEPT_BOOKINGS", 3)
+    small = (_booking(2000, techs[0], 0),)
+    kept = _view(day=tomorrow).routes(small)
+    assert _view(day=tomorrow).routes(small)[techs[0]] is kept[techs[0]]
+    big = tuple(_booking(2001 + n, techs[1], n) for n in range(3))
+    _view(day=tomorrow).routes(big)
+    assert _view(day=tomorrow).routes(small)[techs[0]] is not kept[techs[0]]
