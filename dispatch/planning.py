@@ -256,10 +256,10 @@ class DayView:
         now = self._now_on_day()
         if now is None or now <= base.shift.start:
             return base
-        # Under way, the shift starts at this minute (not this second): within a minute the
-        # same Worker object, so the routes made with it are kept (_Booked.route) and the
-        # engine's work on them is done once a minute, not once a request. A job's own
-        # arrival is still no sooner than now to the second (dispatch.engine.choose).
+        # Mid-shift the day's plan starts at this minute (not this second): within a minute
+        # the same Worker object, so the routes made with it are kept (_Booked.route) and
+        # the engine's work on them is done once a minute, not once a request. A new job's
+        # own arrival is still no sooner than now to the second (dispatch.engine.choose).
         start = min(float(floor(now)), base.shift.end)
         if start <= base.shift.start:
             return base
