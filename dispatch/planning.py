@@ -60,6 +60,7 @@ class DayView:
     customers: dict[str, Customer] = field(init=False)
     travel: TravelTime = field(init=False)
     depot: Depot | None = field(init=False)
+    _now_minutes: float = field(init=False, repr=False)
     _jobs: dict[tuple[object, ...], Job | None] = field(init=False, repr=False)
     _needs: dict[tuple[str, str | None, str, str], JobRequirements] = field(init=False, repr=False)
     _workers: dict[tuple[date, str], Worker] = field(init=False, repr=False)
@@ -72,6 +73,9 @@ class DayView:
         found = _lookups(c)
         self.zone = found.zone
         self.midnight = datetime.combine(self.day, time(0), self.zone)
+        # Asked for each technician of each day a request looks at: aware datetimes in two
+        # zones subtracted about a hundred times a request, for one answer.
+        self._now_minutes = self.minutes(self.now)
         self.customers = found.customers
         self.sites = found.sites
         self.equipment = found.equipment
@@ -96,7 +100,7 @@ class DayView:
 
     @property
     def now_minutes(self) -> float:
-        return self.minutes(self.now)
+        return self._now_minutes
 
     def job(self, wo: WorkOrder, *, ignore_wants: bool = False) -> Job | None:
         """The work order as a job; None when it cannot be planned (no place, no skill)."""
