@@ -346,9 +346,9 @@ class _KeptDays(dict[_K, tuple[tuple[Booking, ...], _V]]):
     """Tuples of bookings, each with what was made from it (held together: the tuple's id
     is part of the key), and how many bookings they hold in all. Bounded both ways: by
     entries, as the later-day reads for a few technicians each make their own few days
-    (72 entries in the load's steady state on PostgreSQL, where 32 had made every request
-    plan them anew), and by bookings, as a day of everyone's in a large company holds
-    thousands, which a kept entry keeps alive."""
+    (72 entries in the load's steady state on PostgreSQL, where a bound of 32 let them go
+    every few requests, to be planned anew), and by bookings, as a day of everyone's in a
+    large company holds thousands, which a kept entry keeps alive."""
 
     __slots__ = ("held",)
 
