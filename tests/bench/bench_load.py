@@ -34,7 +34,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.bench import bench_company, bench_server
+from tests.bench import bench_company, bench_server, loadgen
 from tests.bench.bench_server import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -98,41 +98,25 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 async def phase(rate: int, request: Request, counter: itertools.count[int]) -> Phase:
-    """Open loop: request i leaves at start + i/rate whatever happened to the earlier ones;
-    latency counts from that planned moment (no coordinated omission). The requests are
-    encoded and signed before the phase starts: the generator shares the server's cores."""
+    """Open loop (`loadgen`): request i leaves at start + i/rate whatever happened to the
+    earlier ones; latency counts from that planned moment (no coordinated omission). The
+    requests are encoded and signed before the phase starts: the generator shares the
+    server's cores."""
     total = int(rate * SECONDS)
-    built = [request(next(counter)) for _ in range(total)]
-    latencies: list[float] = []
-    failed: dict[int, int] = {}
-    connector = aiohttp.TCPConnector(limit=0, force_close=False)
-    timeout = aiohttp.ClientTimeout(total=TIMEOUT)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
-        start = time.perf_counter()
-
-        async def one(i: int) -> None:
-            planned = start + i / rate
-            await asyncio.sleep(max(0.0, planned - time.perf_counter()))
-            try:
-                status = await post(http, built[i])
-            except (TimeoutError, aiohttp.ClientError):
-                status = 0
-            if 200 <= status < 300:
-                latencies.append((time.perf_counter() - planned) * 1000)
-            else:
-                failed[status] = failed.get(status, 0) + 1
-
-        await asyncio.gather(*(one(i) for i in range(total)))
-        elapsed = time.perf_counter() - start
+    raws = [
+        loadgen.encode(b.url, b.body, b.headers)
+        for b in (request(next(counter)) for _ in range(total))
+    ]
+    got = await loadgen.open_loop(raws, rate, TIMEOUT)
     return Phase(
         rate=rate,
         sent=total,
-        ok=len(latencies),
-        errors=sum(failed.values()),
-        throughput=round(len(latencies) / elapsed, 1),
-        p50_ms=round(statistics.median(latencies), 1) if latencies else 0.0,
-        p99_ms=_percentile(latencies, 0.99),
-        failures=" ".join(f"{k}×{v}" for k, v in sorted(failed.items())),
+        ok=len(got.latencies),
+        errors=sum(got.failed.values()),
+        throughput=round(len(got.latencies) / got.elapsed, 1),
+        p50_ms=round(statistics.median(got.latencies), 1) if got.latencies else 0.0,
+        p99_ms=_percentile(got.latencies, 0.99),
+        failures=" ".join(f"{k}×{v}" for k, v in sorted(got.failed.items())),
     )
 
 
