@@ -1,17 +1,19 @@
 """The load benchmark's open-loop HTTP/1.1 client, on asyncio's transports and llhttp.
 
 The generator shares the server's two cores, so every microsecond it spends on a request is
-taken from the server. aiohttp's client spends about 0.35 ms of CPU a request (a task, a
-timer, its request and response objects, a connector lookup); this sends bytes encoded
-before the phase and parses only the status line and the end of the response, with
-httptools (llhttp, Node's C parser), so it can tell a complete response (Content-Length or
-chunked, as aiohttp's server frames every one) from a cut one.
+taken from the server. aiohttp's client spent 0.2 to 0.35 ms of CPU a request here (a task,
+a timer, its request and response objects, a connector lookup), this 0.07 to 0.17 ms
+(tests/bench/HISTORY.md, the twenty-fifth stop): it sends bytes encoded before the phase and
+parses only the status line and the end of the response, with httptools (llhttp, Node's C
+parser), so it can tell a complete response (Content-Length or chunked, as aiohttp's server
+frames every one) from a cut one.
 
-Open loop: request i is written at start + i/rate whatever happened to the earlier ones
-(`loop.call_at`, no task per request), and its latency counts from that planned moment (no
-coordinated omission). Each connection carries one request at a time and is kept alive
-for the next, like aiohttp's connector with no limit: a request that finds no idle
-connection to its server opens one.
+Open loop: request i is written at start + i/rate whatever happened to the earlier ones (one
+`loop.call_at` at a time, waking for the next due request and writing all that are due, no
+task per request), and its latency counts from that planned moment (no coordinated
+omission). Each connection carries one request at a time and is kept alive for the next,
+like aiohttp's connector with no limit: a request that finds no idle connection to its
+server opens one.
 """
 
 from __future__ import annotations
@@ -58,7 +60,11 @@ class Outcome:
     elapsed: float = 0.0
 
     def fail(self, status: int) -> None:
-        self.failed[status] = self.failed.get(status, 0) + 1
+        self.fail_many(status, 1)
+
+    def fail_many(self, status: int, count: int) -> None:
+        if count:
+            self.failed[status] = self.failed.get(status, 0) + count
 
 
 class _Connection(asyncio.Protocol):
@@ -184,15 +190,25 @@ async def open_loop(requests: Sequence[Raw], rate: float, patience: float) -> Ou
     seconds after its planned start; what is still unanswered then counts as REFUSED."""
     loop = asyncio.get_running_loop()
     run = _Run(loop, len(requests), patience)
-    start = loop.time() + 0.01  # the first request leaves after the handles are laid out
-    for i, raw in enumerate(requests):
-        loop.call_at(start + i / rate, run.fire, raw, start + i / rate)
+    start = loop.time()
+    sent = 0
+
+    def due() -> None:
+        """Write every request whose moment has come, then wake at the next one's."""
+        nonlocal sent
+        now = loop.time()
+        while sent < len(requests) and start + sent / rate <= now:
+            run.fire(requests[sent], start + sent / rate)
+            sent += 1
+        if sent < len(requests) and not run.over:
+            loop.call_at(start + sent / rate, due)
+
+    due()
     last = start + max(0, len(requests) - 1) / rate
     try:
         await asyncio.wait_for(asyncio.shield(run.finished), last + patience - loop.time())
     except TimeoutError:
-        for _ in range(run.left):
-            run.outcome.fail(REFUSED)
+        run.outcome.fail_many(REFUSED, run.left)
     finally:
         run.close()
     run.outcome.elapsed = loop.time() - start
