@@ -48,7 +48,8 @@ from tests.bench.bench_server import (
 )
 
 DEFAULT_RATES = (
-    "2,5,10,25,50,75,100,125,150,200,300,500,750,1000,1500,2000,3000,4000,5000,7500,10000"
+    "2,5,10,25,50,75,100,125,150,200,300,500,750,1000,1500,2000,3000,4000,5000,7500,10000,"
+    "15000,20000"
 )
 RATES = tuple(int(r) for r in os.environ.get("CALLOUT_BENCH_RATES", DEFAULT_RATES).split(","))
 SECONDS = 5.0
