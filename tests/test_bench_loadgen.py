@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from tests.bench import loadgen
-from tests.bench.bench_server import free_port
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -21,12 +20,13 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def _serve(handler: Handler) -> AsyncIterator[int]:
     app = web.Application()
     app.router.add_post("/{tail:.*}", handler)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    # Port 0, read back from the runner (as tests/doubles/fixtures.py does): no window in
+    # which another process could take a port picked ahead.
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
     try:
-        yield port
+        yield int(runner.addresses[0][1])
     finally:
         await runner.cleanup()
 
