@@ -28,13 +28,14 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
-from tests.bench import bench_company, bench_server, loadgen
+from tests.bench import bench_company, bench_server, cpu, loadgen
 from tests.bench.bench_server import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -74,12 +75,15 @@ class Phase:
     p99_ms: float
     failures: str  # "status×count" of the errors; 0 is a timeout or a refused connection
     new_work_orders: int | None = None  # opened during the phase (None: not counted, bare)
+    # ms of CPU a request answered: the product's processes, the database server's (on
+    # PostgreSQL), the generator's, and all (tests/bench/cpu.py); empty where /proc is not
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def saturated(self) -> bool:
         return self.throughput < 0.8 * self.rate or self.p99_ms > 5000
 
-    def as_dict(self) -> dict[str, float | str | None]:
+    def as_dict(self) -> dict[str, float | str | dict[str, float] | None]:
         return {
             "rate": self.rate,
             "sent": self.sent,
@@ -90,6 +94,7 @@ class Phase:
             "p99_ms": self.p99_ms,
             "failures": self.failures,
             "new_work_orders": self.new_work_orders,
+            "cpu_ms_a_request": self.cpu_ms or None,
         }
 
 
@@ -238,10 +243,11 @@ async def climb(
     label: str,
     orders: Counter | None = None,
     between: Callable[[], Awaitable[object]] | None = None,
+    meter: cpu.Meter | None = None,
 ) -> list[Phase]:
     """With `orders`, the work orders each phase opened are counted once its backlog is
     drained (a request the generator gave up on may still have opened one). `between`
-    runs before each phase."""
+    runs before each phase. With `meter`, each phase's CPU a request answered."""
     phases: list[Phase] = []
     counter = itertools.count()
     await warm_up(request, ports, counter)
@@ -249,7 +255,10 @@ async def climb(
         if between is not None:
             await between()
         before = None if orders is None else await orders()
+        spent = meter.read() if meter is not None else None
         result = await phase(rate, request, counter)
+        if meter is not None and spent is not None:
+            result = replace(result, cpu_ms=cpu.per_request(spent, meter.read(), result.ok))
         await _settle(ports)
         if orders is not None and before is not None:
             result = replace(result, new_work_orders=await orders() - before)
@@ -265,7 +274,13 @@ def _row(p: Phase) -> str:
         f"{p.rate:>5}/s  {p.throughput:>7.1f}/s  p50 {p.p50_ms:>8.1f} ms  "
         f"p99 {p.p99_ms:>8.1f} ms  errors {p.errors}/{p.sent} {p.failures}"
         + ("" if p.new_work_orders is None else f"  new work orders {p.new_work_orders}/{p.ok}")
+        + (f"  CPU {_cpu(p.cpu_ms, p.rate)}" if p.cpu_ms else "")
     )
+
+
+def _cpu(ms: dict[str, float], rate: int) -> str:
+    parts = ", ".join(f"{k} {v:.2f}" for k, v in ms.items() if k != "all")
+    return f"{ms['all']:.2f} ms a request ({parts}; the cores allow {cpu.allowed_ms(rate):.2f})"
 
 
 BARE_APP = """
@@ -285,7 +300,8 @@ def ceiling() -> list[Phase]:
     proc = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port)], start_new_session=True)
     try:
         asyncio.run(bench_server.wait_healthy(port, proc))
-        return asyncio.run(climb(bare_request(port), [port], "bare aiohttp"))
+        meter = cpu.Meter([proc.pid]) if cpu.available() else None
+        return asyncio.run(climb(bare_request(port), [port], "bare aiohttp", meter=meter))
     finally:
         bench_server.stop(proc)
 
@@ -306,12 +322,22 @@ def against(
     company = bench_company.write(folder / "company.yaml", CUSTOMERS)
     bench_server.prepare(env, company)
     with ExitStack() as stack:
+        pids: list[int] = []
         if worker:
             env["TWILIO_API_BASE_URL"] = stack.enter_context(twilio_double(env))
             sender = bench_server.spawn([*bench_server.CALLOUT, "worker"], env)
             stack.callback(bench_server.stop, sender)
+            pids.append(sender.pid)
         running = stack.enter_context(servers(env, processes))
         ports = [port for port, _ in running]
+        pids += [pid for _, pid in running]
+        # The server's processes are read from /proc only when it runs on this machine.
+        local = database_url.startswith("postgresql") and urlsplit(database_url).hostname in {
+            "127.0.0.1",
+            "localhost",
+            "::1",
+        }
+        meter = cpu.Meter(pids, database=local) if cpu.available() else None
 
         async def orders() -> int:
             return await count_work_orders(database_url)
@@ -320,7 +346,7 @@ def against(
             await analyze(database_url)
 
         between = fresh_statistics if analyzed else None
-        return asyncio.run(climb(sms_request(ports), ports, label, orders, between))
+        return asyncio.run(climb(sms_request(ports), ports, label, orders, between, meter))
 
 
 TWILIO_DOUBLE = """
