@@ -609,3 +609,8 @@ def test_jsonl_lines_are_parsed_with_their_sender() -> None:
         ("C2", "plumbing", "S4"),
         (None, "hvac", None),
     ]
+
+
+def test_a_five_digit_reference_that_is_no_zip_is_not_the_zip() -> None:
+    assert parse("the toilet keeps running all night (ref 99999)").zip is None
+    assert parse("the toilet keeps running, 1200 Main St 78701").zip == "78701"
