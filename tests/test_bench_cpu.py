@@ -4,6 +4,8 @@ was spent between two readings by the requests answered."""
 
 from __future__ import annotations
 
+import os
+import resource
 import subprocess
 import sys
 import time
@@ -60,9 +62,11 @@ def test_the_meter_reads_its_processes_and_this_one() -> None:
     with _burning(0.6) as pid:
         meter = cpu.Meter([pid])
         before = meter.read()
+        assert before is not None
         while time.process_time() < before.generator + 0.05:  # this process spends some
             sum(range(10_000))
         after = meter.read()
+    assert after is not None
     assert set(after.callout) == {pid}
     assert after.callout[pid] >= 0.55
     assert after.database is None
@@ -106,5 +110,26 @@ async def test_the_database_servers_processes_include_our_connections_backend(
             reading = cpu.Meter([], database=True).read()
     finally:
         await engine.dispose()
-    assert reading.database is not None
+    assert reading is not None and reading.database is not None
     assert backend in reading.database
+
+
+def test_no_reading_rather_than_a_wrong_one_when_out_of_file_descriptors() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    with _burning(0.0) as pid:
+        meter = cpu.Meter([pid], database=True)
+        assert meter.read() is not None
+        listing = os.open("/proc/self/fd", os.O_RDONLY)  # its own fd, closed, is no hole
+        try:
+            in_use = {int(fd) for fd in os.listdir(listing)} - {listing}
+        finally:
+            os.close(listing)
+        lowest_free = next(n for n in range(len(in_use) + 1) if n not in in_use)
+        # A new descriptor takes the lowest free number, which must be under the limit.
+        resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, hard))
+        try:
+            reading = meter.read()
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert reading is None
+    assert cpu.per_request(reading, reading, 100) == {}

@@ -31,10 +31,12 @@ def available() -> bool:
 
 
 def process_seconds(pid: int) -> float | None:
-    """User and system CPU seconds of `pid` so far, or None if it has gone."""
+    """User and system CPU seconds of `pid` so far, or None if it has gone. Another error
+    (this process out of file descriptors, say) is raised: a reading it would leave out
+    must not pass for a process that spent nothing."""
     try:
         stat = (PROC / str(pid) / "stat").read_text()
-    except OSError:
+    except (FileNotFoundError, ProcessLookupError):
         return None
     # The command in parentheses may hold spaces; the fields after it are space-separated,
     # utime and stime the 12th and 13th of them (proc(5): fields 14 and 15).
@@ -51,8 +53,8 @@ def database_pids() -> list[int]:
             continue
         try:
             command = (entry / "comm").read_text().strip()
-        except OSError:
-            continue
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # gone since the listing
         if command == DATABASE_COMMAND:
             pids.append(int(entry.name))
     return pids
@@ -78,12 +80,17 @@ class Meter:
         self.pids = tuple(pids)
         self.database = database
 
-    def read(self) -> Reading:
-        return Reading(
-            callout=_seconds(self.pids),
-            database=_seconds(database_pids()) if self.database else None,
-            generator=time.process_time(),
-        )
+    def read(self) -> Reading | None:
+        """None when /proc could not be read: at the top of a climb the generator may hold
+        every file descriptor it is allowed (20,000 connections)."""
+        try:
+            return Reading(
+                callout=_seconds(self.pids),
+                database=_seconds(database_pids()) if self.database else None,
+                generator=time.process_time(),
+            )
+        except OSError:
+            return None
 
 
 def _spent(before: dict[int, float], after: dict[int, float]) -> float:
@@ -92,9 +99,10 @@ def _spent(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(s - before.get(pid, 0.0) for pid, s in after.items())
 
 
-def per_request(before: Reading, after: Reading, answered: int) -> dict[str, float]:
-    """Milliseconds of CPU a request answered, by where they went, and in all."""
-    if answered <= 0:
+def per_request(before: Reading | None, after: Reading | None, answered: int) -> dict[str, float]:
+    """Milliseconds of CPU a request answered, by where they went, and in all (nothing if
+    a reading is missing)."""
+    if answered <= 0 or before is None or after is None:
         return {}
     spent = {"callout": _spent(before.callout, after.callout)}
     if before.database is not None and after.database is not None:
