@@ -16,12 +16,15 @@ _matching: Callable[[str], list[dict[str, Any]]] = zipcodes.matching
 _similar_to: Callable[[str], list[dict[str, Any]]] = zipcodes.similar_to
 
 # Which five-digit numbers are ZIP codes, a bit each (bit n of byte n // 8: n is one): 12.5 KB
-# made from the `zipcodes` table by `write_real_zips` (tests/test_intake_geo.py checks it
-# still agrees). `zipcodes` searches its 42,789 codes one by one for any number it
-# is asked about, about 0.2 ms each; a text with an order number, an amount or a reference
-# of five digits would pay that for a number that is no ZIP, at every new one.
+# made from the `zipcodes` table by `write_real_zips`, after a line naming the version of
+# `zipcodes` it was made from. `zipcodes` searches its 42,789 codes one by one for any
+# number it is asked about, about 0.2 ms each; a text with an order number, an amount or a
+# reference of five digits would pay that for a number that is no ZIP, at every new one.
+# Under another version of `zipcodes` the bitmap is made afresh at first use (about half a
+# second) rather than trusted.
 REAL_ZIPS = Path(__file__).with_name("real_zips.bin")
 _ZIP_SPACE = 100_000
+_MADE_FROM = f"zipcodes {getattr(zipcodes, '__version__', '?')}".encode()
 
 
 def real_zips_bitmap() -> bytes:
@@ -39,7 +42,10 @@ def real_zips_bitmap() -> bytes:
 
 @lru_cache(maxsize=1)
 def _real_zips() -> bytes:
-    return REAL_ZIPS.read_bytes()
+    made_from, _, bits = REAL_ZIPS.read_bytes().partition(b"\n")
+    if made_from == _MADE_FROM and len(bits) == _ZIP_SPACE // 8:
+        return bits
+    return real_zips_bitmap()
 
 
 def is_real_zip(zip_code: str) -> bool:
@@ -82,5 +88,5 @@ def zip_centroid(zip_code: str) -> GeoPoint | None:
 
 
 def write_real_zips() -> None:
-    """After an upgrade of `zipcodes` that changed its table."""
-    REAL_ZIPS.write_bytes(real_zips_bitmap())
+    """After an upgrade of `zipcodes`."""
+    REAL_ZIPS.write_bytes(_MADE_FROM + b"\n" + real_zips_bitmap())
