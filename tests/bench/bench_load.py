@@ -255,11 +255,11 @@ async def climb(
         if between is not None:
             await between()
         before = None if orders is None else await orders()
-        spent = meter.read() if meter is not None else None
+        cpu_before = meter.read() if meter is not None else None
         result = await phase(rate, request, counter)
         if meter is not None:
             await asyncio.sleep(0)  # the phase's connections, closed, let go of their sockets
-            result = replace(result, cpu_ms=cpu.per_request(spent, meter.read(), result.ok))
+            result = replace(result, cpu_ms=cpu.per_request(cpu_before, meter.read(), result.ok))
         await _settle(ports)
         if orders is not None and before is not None:
             result = replace(result, new_work_orders=await orders() - before)

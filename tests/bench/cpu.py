@@ -19,6 +19,7 @@ from pathlib import Path
 
 PROC = Path("/proc")
 DATABASE_COMMAND = "postgres"  # /proc/<pid>/comm of the server's every process
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100  # /proc's CPU unit
 
 
 def allowed_ms(rate: int) -> float:
@@ -110,6 +111,3 @@ def per_request(before: Reading | None, after: Reading | None, answered: int) ->
     spent["generator"] = after.generator - before.generator
     spent["all"] = sum(spent.values())
     return {k: round(1000 * v / answered, 2) for k, v in spent.items()}
-
-
-_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
