@@ -5,16 +5,19 @@ changes worth making; an instruction count does not (the same code on the same i
 the same, whatever else the machine is doing). The request benchmark's server runs under
 `valgrind --tool=callgrind` with counting off; WARMUP signed SMS build its caches, then
 counting is switched on for REQUESTS more (each a new work order, as in the request
-benchmark) and the counts dumped. SQLite only: on PostgreSQL half the work is in the
-database server's processes, which this does not count. About 50 times slower than the
-plain server, so fewer requests than the request benchmark's. Skipped, saying so, where
-valgrind is not installed.
+benchmark) and the counts dumped. About 50 times slower than the plain server, so fewer
+requests than the request benchmark's. Skipped, saying so, where valgrind is not installed.
 
 It counts twice: on a new database, and in the load benchmark's steady state, where the
 request costs what it costs at the load's top rates. For that the plain server first opens
 STEADY_FILL work orders (the demo's twelve technicians' days all full, most jobs flagged
 after the later days are searched, as in the load's 300/s phase), then the server under
 callgrind counts on the same database.
+
+The steady state is counted on PostgreSQL too, when a server answers: the web process
+alone, for the load's target on PostgreSQL. The database server's processes do about a
+third of that request's work (the load bench's CPU reading) and are not counted: they are
+the server's, not this process's, and run outside valgrind.
 
     python -m tests.bench instructions     # prints, merges {"instructions": ...}
 """
@@ -30,7 +33,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.bench import bench_company, bench_request, bench_server
+from tests.bench import bench_company, bench_load, bench_request, bench_server
 
 WARMUP = 50
 REQUESTS = 100
@@ -68,9 +71,10 @@ async def _fill(port: int, numbers: range, phones: list[str]) -> int:
         return sum(await asyncio.gather(*(one(n) for n in numbers)))
 
 
-def measure(folder: Path, *, fill: int = 0) -> dict[str, Any]:
-    """With `fill`, that many work orders are opened first by the plain server."""
-    url = f"sqlite+aiosqlite:///{folder / 'instructions.db'}"
+def measure(folder: Path, *, fill: int = 0, database_url: str | None = None) -> dict[str, Any]:
+    """With `fill`, that many work orders are opened first by the plain server. On SQLite in
+    `folder` unless `database_url` names another database (a new one)."""
+    url = database_url or f"sqlite+aiosqlite:///{folder / 'instructions.db'}"
     env = bench_request.prepared(url, folder)
     # String hashes are random per process by default, and with them the order of sets and
     # the work of dict lookups: two runs of the same code differed by up to 1.5%.
@@ -81,6 +85,8 @@ def measure(folder: Path, *, fill: int = 0) -> dict[str, Any]:
             filled = asyncio.run(_fill(port, range(fill), phones))
         if filled != fill:
             raise AssertionError(f"instructions: {filled}/{fill} answered while filling")
+        if url.startswith("postgresql") and asyncio.run(bench_load.without_autovacuum(url)):
+            asyncio.run(bench_load.analyze(url))  # as the load bench does before each rate
     out = folder / "callgrind.out"
     under = ("valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}")
     first = fill + WARMUP
@@ -121,4 +127,18 @@ def run() -> dict[str, Any]:
         f"instructions: {steady['instructions_per_request'] / 1e6:.2f} M in the load's steady "
         f"state ({STEADY_FILL:,} work orders opened first)"
     )
-    return {**result, "steady_state": steady}
+    found: dict[str, Any] = {**result, "steady_state": steady}
+    base = bench_load.postgres_url()
+    if base is None:
+        print("instructions: PostgreSQL not answering, its count skipped")
+        return found
+    with (
+        bench_load.postgres_database(base, "callout_bench_instructions") as url,
+        tempfile.TemporaryDirectory(prefix="callout-instructions-pg-") as tmp,
+    ):
+        on_pg = measure(Path(tmp), fill=STEADY_FILL, database_url=url)
+    print(
+        f"instructions: {on_pg['instructions_per_request'] / 1e6:.2f} M in the web process on "
+        f"PostgreSQL in the load's steady state (the database server's own not counted)"
+    )
+    return {**found, "postgres_steady_state": on_pg}
