@@ -15,9 +15,9 @@ after the later days are searched, as in the load's 300/s phase), then the serve
 callgrind counts on the same database.
 
 The steady state is counted on PostgreSQL too, when a server answers: the web process
-alone, for the load's target on PostgreSQL. The database server's processes do about a
-third of that request's work (the load bench's CPU reading) and are not counted: they are
-the server's, not this process's, and run outside valgrind.
+alone, for the load's target on PostgreSQL. The database server's processes do a quarter
+to a third of that request's work (the load bench's CPU reading) and are not counted: they
+are the server's, not this process's, and run outside valgrind.
 
     python -m tests.bench instructions     # prints, merges {"instructions": ...}
 """
