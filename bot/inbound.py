@@ -22,6 +22,7 @@ from bot.ports import BotUnitOfWork
 from bot.staff import staff_message
 from dispatch.clock import Clock
 from dispatch.messaging import Identity
+from dispatch.ports import Contention
 
 log = logging.getLogger("callout.bot")
 
@@ -39,28 +40,33 @@ async def receive(
     """Handle one inbound message. With `inline_replies` (SMS: TwiML) the replies to the sender
     are returned, otherwise they go to the outbox with the rest of the transaction."""
     now = deps.clock.now()
-    stored = False
+    received: Received | None = None  # once the message is stored and its handling begun
+    replies: list[Outgoing] | None = None
     try:
-        async with uows() as uow:  # alone: stored and committed at once
-            fresh = await uow.inbound.store(
-                msg.channel, msg.external_id, msg.sender, raw, now, alone=True
-            )
-            if fresh and not msg.media and uow.inbound.stored_apart:
-                # Committed already (PostgreSQL): handled in the same unit of work, one
-                # connection from the pool a message instead of two.
-                stored = True
-                received = Received(msg=msg, media=(), media_refused=False)
-                replies = await _handled(uow, deps, received, inline_replies)
-                return Processed(duplicate=False, replies=tuple(replies))
-            await uow.commit()
-        if not fresh:
-            return Processed(duplicate=True)
-        received = await _fetch_media(deps, msg)
-        stored = True
-        async with uows() as uow:
-            replies = await _handled(uow, deps, received, inline_replies)
+        try:
+            async with uows() as uow:  # alone: stored and committed at once
+                fresh = await uow.inbound.store(
+                    msg.channel, msg.external_id, msg.sender, raw, now, alone=True
+                )
+                if fresh and not msg.media and uow.inbound.stored_apart:
+                    # Committed already (PostgreSQL): handled in the same unit of work, one
+                    # connection from the pool a message instead of two.
+                    received = Received(msg=msg, media=(), media_refused=False)
+                    replies = await _handled(uow, deps, received, inline_replies)
+                else:
+                    await uow.commit()
+        except Contention:
+            if received is None:
+                raise
+        if received is None:
+            if not fresh:
+                return Processed(duplicate=True)
+            received = await _fetch_media(deps, msg)
+            replies = await _handled_anew(uows, deps, received, inline_replies, ATTEMPTS)
+        elif replies is None:  # given up for a concurrent transaction: the tries left
+            replies = await _handled_anew(uows, deps, received, inline_replies, ATTEMPTS - 1)
     except Exception as err:  # the payload is stored: log, answer politely, keep serving
-        if not stored:
+        if received is None:
             raise
         log.exception("inbound message failed", extra={"channel": msg.channel})
         replies = [Outgoing(text=texts.sorry())]
@@ -72,6 +78,31 @@ async def receive(
                 await _enqueue(uow, deps, msg, replies)
             await uow.commit()
     return Processed(duplicate=False, replies=tuple(replies))
+
+
+# How many times a stored message is handled before it is answered with an apology, when
+# the database gives its transaction up for a concurrent one's (Contention: two messages'
+# assignments locking the same technicians and work orders in turn, under load).
+ATTEMPTS = 3
+
+
+async def _handled_anew(
+    uows: UowFactory, deps: Deps, received: Received, inline_replies: bool, attempts: int
+) -> list[Outgoing]:
+    """`_handled` in a unit of work of its own; again, up to `attempts` in all, while the
+    database gives the transaction up for a concurrent one's (nothing of it was kept)."""
+    for left in range(attempts - 1, -1, -1):
+        try:
+            async with uows() as uow:
+                return await _handled(uow, deps, received, inline_replies)
+        except Contention:
+            if not left:
+                raise
+            log.warning(
+                "inbound message given up for a concurrent one, handled again",
+                extra={"channel": received.msg.channel},
+            )
+    raise Contention("no attempts")  # attempts < 1
 
 
 async def _handled(

@@ -18,6 +18,12 @@ from dispatch.workorder import Photo, Status, WorkOrder
 Geocoder = Callable[[str], GeoPoint | None]
 
 
+class Contention(Exception):
+    """The store gave this transaction up so that a concurrent one could go on (a deadlock,
+    or a serialization failure): nothing of it was kept, and running it again may succeed.
+    Raised by a unit of work as it closes, in place of the store's own error."""
+
+
 class WorkOrders(Protocol):
     async def next_seq(self) -> int: ...
     async def add(self, wo: WorkOrder) -> None:

@@ -6,9 +6,10 @@ from types import TracebackType
 from typing import Self
 from weakref import WeakKeyDictionary
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from dispatch.ports import TravelMatrix
+from dispatch.ports import Contention, TravelMatrix
 from storage.assignment_repo import AssignmentRepository
 from storage.board_repo import BoardLinks
 from storage.company_repo import CompanyRepository
@@ -31,6 +32,17 @@ _SPARE: WeakKeyDictionary[async_sessionmaker[AsyncSession], list[AsyncSession]] 
     WeakKeyDictionary()
 )
 _MAX_SPARE = 8
+
+
+# PostgreSQL's deadlock_detected and serialization_failure: the server rolled the
+# transaction back for a concurrent one's sake; the same work may succeed when run again.
+_CONTENTION = frozenset({"40P01", "40001"})
+
+
+def contended(exc: BaseException | None) -> bool:
+    """Whether the store gave the transaction up for a concurrent one (`_CONTENTION`)."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else None
+    return getattr(orig, "sqlstate", None) in _CONTENTION
 
 
 async def _held(sessions: async_sessionmaker[AsyncSession]) -> Held | None:
@@ -99,6 +111,8 @@ class SqlUnitOfWork:
             self.work_orders.forget_locks(rolled_back=True)  # a no-op after commit()
         finally:
             await self._release()
+        if contended(exc):
+            raise Contention(str(exc).partition("\n")[0]) from exc
 
     async def _release(self) -> None:
         """Roll back what was not committed, let the session's objects go, keep the session

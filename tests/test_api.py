@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 Client = TestClient[web.Request, web.Application]
 pytestmark = pytest.mark.usefixtures("demo_company")
@@ -280,3 +282,32 @@ async def test_health_and_metrics(client: Client) -> None:
     metrics = await client.get("/metrics")
     assert metrics.status == 200
     assert "callout_outbox_depth" in await metrics.text()
+
+
+async def test_a_request_the_database_gives_up_answers_busy_and_keeps_nothing(
+    client: Client, api_token: str, engine: AsyncEngine
+) -> None:
+    """PostgreSQL gives a transaction up for a concurrent one's (a deadlock, SQLSTATE
+    40P01): the portal gets 503 with Retry-After, not a 500, and no work order is left."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no transaction is given up for another")
+    give_up = (
+        "CREATE FUNCTION give_up() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END $$",
+        "CREATE TRIGGER give_up BEFORE INSERT ON work_orders"
+        " FOR EACH ROW EXECUTE FUNCTION give_up()",
+    )
+    async with engine.begin() as conn:
+        for statement in give_up:
+            await conn.execute(text(statement))
+    try:
+        body = {"text": "Walk-in freezer alarm", "phone": "(512) 555-0120", "site_id": "S001"}
+        response = await client.post("/api/v1/requests", json=body, headers=auth(api_token))
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP TRIGGER give_up ON work_orders"))
+            await conn.execute(text("DROP FUNCTION give_up()"))
+    assert response.status == 503 and response.headers["Retry-After"] == "1"
+    assert (await response.json())["error"] == "busy"
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM work_orders"))).scalar_one() == 0

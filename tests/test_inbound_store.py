@@ -6,13 +6,17 @@ committed by a unit of work of its own, as before. Both databases."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import texts
+from bot.inbound import ATTEMPTS
+from dispatch.ports import Contention
 from storage.db import session_factory
 from storage.tables import InboundRow
 from storage.uow import SqlUnitOfWork
@@ -113,3 +117,102 @@ async def test_a_message_whose_handling_fails_is_kept_and_answered(product: Prod
     assert sender == "+15125550126" and processed_at is not None
     assert error is not None and "work orders refused" in error
     assert await product.count("work_orders") == 0
+
+
+def _give_up(times: int) -> list[str]:
+    """PostgreSQL gives the first `times` work-order inserts up as a deadlock would (SQLSTATE
+    40P01). The count is a sequence, which a rollback does not take back."""
+    return [
+        "CREATE SEQUENCE given_up",
+        "CREATE FUNCTION give_up() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        f" IF nextval('given_up') <= {times} THEN"
+        " RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END IF;"
+        " RETURN NEW; END $$",
+        "CREATE TRIGGER give_up BEFORE INSERT ON work_orders"
+        " FOR EACH ROW EXECUTE FUNCTION give_up()",
+    ]
+
+
+_TAKE_BACK = [
+    "DROP TRIGGER give_up ON work_orders",
+    "DROP FUNCTION give_up()",
+    "DROP SEQUENCE given_up",
+]
+
+
+async def _tries(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(text("SELECT last_value FROM given_up"))).scalar_one())
+
+
+async def _inbound(engine: AsyncEngine) -> list[Any]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(InboundRow.processed_at, InboundRow.error))
+        return list(rows.all())
+
+
+async def test_a_handling_given_up_for_a_concurrent_one_runs_again(product: Product) -> None:
+    """Under load two messages' assignments can lock the same technicians and work orders in
+    turn, and PostgreSQL then gives one transaction up (a deadlock). The message is stored;
+    its handling runs again, and the customer gets the work order, not an apology."""
+    if product.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no transaction is given up for another")
+    await _run(product.engine, _give_up(1))
+    try:
+        status, twiml = await product.sms("+15125550126", "the kitchen sink is clogged again")
+        tries = await _tries(product.engine)
+    finally:
+        await _run(product.engine, _TAKE_BACK)
+    assert status == 200 and texts.sorry() not in twiml and "service address" in twiml
+    assert tries == 2  # given up once, then handled
+    assert await product.count("work_orders") == 1
+    [(processed_at, error)] = await _inbound(product.engine)
+    assert processed_at is not None and error is None
+
+
+async def test_a_handling_given_up_every_time_is_answered_after_its_attempts(
+    product: Product,
+) -> None:
+    """Given up at every attempt: after ATTEMPTS the message is kept with the error and the
+    customer told, as for any handling that fails."""
+    if product.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no transaction is given up for another")
+    await _run(product.engine, _give_up(100))
+    try:
+        status, twiml = await product.sms("+15125550126", "the kitchen sink is clogged again")
+        tries = await _tries(product.engine)
+    finally:
+        await _run(product.engine, _TAKE_BACK)
+    assert status == 200 and texts.sorry() in twiml
+    assert tries == ATTEMPTS
+    assert await product.count("work_orders") == 0
+    [(processed_at, error)] = await _inbound(product.engine)
+    assert processed_at is not None and error is not None and "deadlock detected" in error
+
+
+async def test_a_real_deadlock_is_contention(product: Product) -> None:
+    """Two units of work lock two technicians in opposite orders: PostgreSQL finds the
+    deadlock and gives one up, which its unit of work reports as Contention (the error the
+    handling is run again for); the other goes on and commits."""
+    if product.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: two transactions cannot deadlock")
+    async with product.engine.connect() as conn:
+        first, second = (
+            await conn.execute(text("SELECT id FROM technicians ORDER BY id LIMIT 2"))
+        ).scalars()
+    sessions = session_factory(product.engine)
+    both_hold_one = asyncio.Barrier(2)
+
+    async def lock(one: str, then: str) -> str:
+        try:
+            async with SqlUnitOfWork(sessions) as uow:
+                await uow.assignments.lock_technician(one)
+                await both_hold_one.wait()
+                await uow.assignments.lock_technician(then)
+                await uow.commit()
+        except Contention:
+            return "given up"
+        return "committed"
+
+    outcomes = await asyncio.gather(lock(first, second), lock(second, first))
+    assert sorted(outcomes) == ["committed", "given up"]

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from dispatch.ports import Contention
+
 log = logging.getLogger("callout.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -21,6 +23,7 @@ CODES = {
     415: "unsupported_media_type",
     422: "unprocessable",
     429: "rate_limited",
+    503: "busy",
 }
 
 
@@ -52,6 +55,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status >= 400 and request.path.startswith("/api/"):
             return json_error(exc.status, CODES.get(exc.status, "error"), exc.reason)
         raise
+    except Contention:
+        # The database gave the change up for a concurrent one's; nothing of it was kept.
+        log.warning("given up for a concurrent transaction", extra={"path": request.path})
+        busy = json_error(
+            503, "busy", "another change got in the way; nothing was saved, try again"
+        )
+        busy.headers["Retry-After"] = "1"
+        return busy
     except Exception:
         log.exception("unhandled error", extra={"path": request.path})
         return json_error(500, "internal", "something went wrong on our side; it was logged")
