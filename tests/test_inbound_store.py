@@ -140,9 +140,19 @@ _TAKE_BACK = [
 ]
 
 
-async def _tries(engine: AsyncEngine) -> int:
-    async with engine.connect() as conn:
-        return int((await conn.execute(text("SELECT last_value FROM given_up"))).scalar_one())
+async def _sms_given_up(product: Product, times: int) -> tuple[int, str, int]:
+    """A new problem texted while PostgreSQL gives the first `times` work-order inserts up:
+    the status, the TwiML, and how many times the handling tried."""
+    if product.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no transaction is given up for another")
+    await _run(product.engine, _give_up(times))
+    try:
+        status, twiml = await product.sms("+15125550126", "the kitchen sink is clogged again")
+        async with product.engine.connect() as conn:
+            tries = (await conn.execute(text("SELECT last_value FROM given_up"))).scalar_one()
+    finally:
+        await _run(product.engine, _TAKE_BACK)
+    return status, twiml, int(tries)
 
 
 async def _inbound(engine: AsyncEngine) -> list[Any]:
@@ -155,14 +165,7 @@ async def test_a_handling_given_up_for_a_concurrent_one_runs_again(product: Prod
     """Under load two messages' assignments can lock the same technicians and work orders in
     turn, and PostgreSQL then gives one transaction up (a deadlock). The message is stored;
     its handling runs again, and the customer gets the work order, not an apology."""
-    if product.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has one writer at a time: no transaction is given up for another")
-    await _run(product.engine, _give_up(1))
-    try:
-        status, twiml = await product.sms("+15125550126", "the kitchen sink is clogged again")
-        tries = await _tries(product.engine)
-    finally:
-        await _run(product.engine, _TAKE_BACK)
+    status, twiml, tries = await _sms_given_up(product, 1)
     assert status == 200 and texts.sorry() not in twiml and "service address" in twiml
     assert tries == 2  # given up once, then handled
     assert await product.count("work_orders") == 1
@@ -175,14 +178,7 @@ async def test_a_handling_given_up_every_time_is_answered_after_its_attempts(
 ) -> None:
     """Given up at every attempt: after ATTEMPTS the message is kept with the error and the
     customer told, as for any handling that fails."""
-    if product.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has one writer at a time: no transaction is given up for another")
-    await _run(product.engine, _give_up(100))
-    try:
-        status, twiml = await product.sms("+15125550126", "the kitchen sink is clogged again")
-        tries = await _tries(product.engine)
-    finally:
-        await _run(product.engine, _TAKE_BACK)
+    status, twiml, tries = await _sms_given_up(product, 100)
     assert status == 200 and texts.sorry() in twiml
     assert tries == ATTEMPTS
     assert await product.count("work_orders") == 0
