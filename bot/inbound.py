@@ -3,7 +3,9 @@
 Store the raw payload first (a replay is acknowledged and dropped), fetch media outside any
 transaction, then handle the message in one transaction with the outbox writes it causes.
 Where the store commits as it runs (PostgreSQL) and there is no media to fetch, the message
-is handled in the same unit of work, its transaction begun after the store.
+is handled in the same unit of work, its transaction begun after the store. A handling the
+database gives up for a concurrent transaction's sake (Contention) runs again, ATTEMPTS in
+all, before the sender gets the apology.
 """
 
 from __future__ import annotations
