@@ -11,8 +11,8 @@ import os
 import secrets
 import shutil
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,42 @@ async def truncate_postgres(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         await conn.execute(text("ALTER SEQUENCE work_order_numbers RESTART WITH 1001"))
+
+
+@asynccontextmanager
+async def work_orders_given_up(engine: AsyncEngine, times: int) -> AsyncIterator[None]:
+    """PostgreSQL gives the first `times` work-order inserts up as a deadlock would (SQLSTATE
+    40P01), while inside. The count is the sequence `given_up` (a rollback does not take it
+    back): `given_up_so_far` reads it."""
+    install = (
+        "CREATE SEQUENCE given_up",
+        "CREATE FUNCTION give_up() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        f" IF nextval('given_up') <= {int(times)} THEN"
+        " RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END IF;"
+        " RETURN NEW; END $$",
+        "CREATE TRIGGER give_up BEFORE INSERT ON work_orders"
+        " FOR EACH ROW EXECUTE FUNCTION give_up()",
+    )
+    take_back = (
+        "DROP TRIGGER give_up ON work_orders",
+        "DROP FUNCTION give_up()",
+        "DROP SEQUENCE given_up",
+    )
+    async with engine.begin() as conn:
+        for statement in install:
+            await conn.execute(text(statement))
+    try:
+        yield
+    finally:
+        async with engine.begin() as conn:
+            for statement in take_back:
+                await conn.execute(text(statement))
+
+
+async def given_up_so_far(engine: AsyncEngine) -> int:
+    """How many work-order inserts `work_orders_given_up` has seen."""
+    async with engine.connect() as conn:
+        return int((await conn.execute(text("SELECT last_value FROM given_up"))).scalar_one())
 
 
 async def sqlite_template(folder: Path) -> Path:

@@ -11,6 +11,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.databases import work_orders_given_up
+
 Client = TestClient[web.Request, web.Application]
 pytestmark = pytest.mark.usefixtures("demo_company")
 
@@ -291,22 +293,9 @@ async def test_a_request_the_database_gives_up_answers_busy_and_keeps_nothing(
     40P01): the portal gets 503 with Retry-After, not a 500, and no work order is left."""
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time: no transaction is given up for another")
-    give_up = (
-        "CREATE FUNCTION give_up() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-        " RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END $$",
-        "CREATE TRIGGER give_up BEFORE INSERT ON work_orders"
-        " FOR EACH ROW EXECUTE FUNCTION give_up()",
-    )
-    async with engine.begin() as conn:
-        for statement in give_up:
-            await conn.execute(text(statement))
-    try:
-        body = {"text": "Walk-in freezer alarm", "phone": "(512) 555-0120", "site_id": "S001"}
+    body = {"text": "Walk-in freezer alarm", "phone": "(512) 555-0120", "site_id": "S001"}
+    async with work_orders_given_up(engine, 1):
         response = await client.post("/api/v1/requests", json=body, headers=auth(api_token))
-    finally:
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP TRIGGER give_up ON work_orders"))
-            await conn.execute(text("DROP FUNCTION give_up()"))
     assert response.status == 503 and response.headers["Retry-After"] == "1"
     assert (await response.json())["error"] == "busy"
     async with engine.connect() as conn:

@@ -21,6 +21,7 @@ from storage.db import session_factory
 from storage.tables import InboundRow
 from storage.uow import SqlUnitOfWork
 from tests.channel_app import Product
+from tests.databases import given_up_so_far, work_orders_given_up
 from webhooks.app import SERVICES
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
@@ -119,40 +120,15 @@ async def test_a_message_whose_handling_fails_is_kept_and_answered(product: Prod
     assert await product.count("work_orders") == 0
 
 
-def _give_up(times: int) -> list[str]:
-    """PostgreSQL gives the first `times` work-order inserts up as a deadlock would (SQLSTATE
-    40P01). The count is a sequence, which a rollback does not take back."""
-    return [
-        "CREATE SEQUENCE given_up",
-        "CREATE FUNCTION give_up() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-        f" IF nextval('given_up') <= {times} THEN"
-        " RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END IF;"
-        " RETURN NEW; END $$",
-        "CREATE TRIGGER give_up BEFORE INSERT ON work_orders"
-        " FOR EACH ROW EXECUTE FUNCTION give_up()",
-    ]
-
-
-_TAKE_BACK = [
-    "DROP TRIGGER give_up ON work_orders",
-    "DROP FUNCTION give_up()",
-    "DROP SEQUENCE given_up",
-]
-
-
 async def _sms_given_up(product: Product, times: int) -> tuple[int, str, int]:
     """A new problem texted while PostgreSQL gives the first `times` work-order inserts up:
     the status, the TwiML, and how many times the handling tried."""
     if product.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time: no transaction is given up for another")
-    await _run(product.engine, _give_up(times))
-    try:
+    async with work_orders_given_up(product.engine, times):
         status, twiml = await product.sms("+15125550126", "the kitchen sink is clogged again")
-        async with product.engine.connect() as conn:
-            tries = (await conn.execute(text("SELECT last_value FROM given_up"))).scalar_one()
-    finally:
-        await _run(product.engine, _TAKE_BACK)
-    return status, twiml, int(tries)
+        tries = await given_up_so_far(product.engine)
+    return status, twiml, tries
 
 
 async def _inbound(engine: AsyncEngine) -> list[Any]:
