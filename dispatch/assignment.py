@@ -534,6 +534,11 @@ async def _bump(
     now = clock.now()
     events: list[Event] = []
     displaced: list[WorkOrder] = []
+    # The technician first, then their jobs: the order every booking takes (assign locks the
+    # technician, then rewrites the planned times of the jobs in their day). Locking the
+    # displaced jobs first made a cycle with a booking of the same technician: it held them
+    # and waited for the technician, the booking held the technician and waited for them.
+    await uow.assignments.lock_technician(plan.worker_id)
     for moved in plan.displaced:
         other = await uow.work_orders.get(int(moved.id), lock=True)
         if other is None:

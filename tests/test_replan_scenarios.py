@@ -6,11 +6,12 @@ checks the resulting plans and the timeline entries.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from itertools import pairwise
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from dispatch.assignment import accept, assign, offer_to
@@ -171,12 +172,12 @@ async def test_an_overrun_shifts_the_day_and_drops_what_no_longer_fits(
     assert any(isinstance(e, WindowMoved) for e in events)
 
 
-async def test_an_emergency_bumps_lower_priority_work_and_replans_it(
-    uow: UowFactory, clock: FixedClock, engine: AsyncEngine
-) -> None:
+async def emergency_for_a_booked_morning(
+    uow: UowFactory, clock: FixedClock
+) -> tuple[list[int], int]:
     """T03 is the only fire-safety technician today (T09 is on leave). Her morning is
     booked with planned electrical work in tight windows when a sprinkler goes off at a
-    silver customer (P1 within 3 hours)."""
+    silver customer (P1 within 3 hours). The planned jobs and the emergency, not assigned."""
     eight = datetime.fromisoformat("2026-11-30T08:00:00-06:00")
     slots = [
         Wants(eight, eight + timedelta(minutes=30)),
@@ -192,6 +193,13 @@ async def test_an_emergency_bumps_lower_priority_work_and_replans_it(
     emergency = await new_job(
         uow, clock, "C004", "S012", "fire_safety", "P1", "sprinkler going off in the lobby"
     )
+    return planned, emergency
+
+
+async def test_an_emergency_bumps_lower_priority_work_and_replans_it(
+    uow: UowFactory, clock: FixedClock, engine: AsyncEngine
+) -> None:
+    planned, emergency = await emergency_for_a_booked_morning(uow, clock)
     async with uow() as u:
         events = await assign(u, clock, emergency)
         await u.commit()
@@ -212,6 +220,61 @@ async def test_an_emergency_bumps_lower_priority_work_and_replans_it(
     due = after[emergency].sla_due_at
     assert due is not None
     assert span(after[emergency])[0] <= due
+
+
+async def test_a_bump_locks_the_technician_before_the_jobs_it_displaces(
+    uow: UowFactory, clock: FixedClock, engine: AsyncEngine
+) -> None:
+    """Every booking locks the technician, then rewrites the planned times of the jobs in
+    their day. A bump that locked the jobs it displaces first, then waited for their
+    technician, deadlocked with such a booking (PostgreSQL, under load): each held what the
+    other waited for. With T03 held elsewhere, the bump waits holding none of her jobs."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no row locks to take in an order")
+    planned, emergency = await emergency_for_a_booked_morning(uow, clock)
+
+    async def bump() -> None:
+        async with uow() as u:
+            await assign(u, clock, emergency)
+            await u.commit()
+
+    async with engine.connect() as holder:
+        await holder.execute(text("SELECT id FROM technicians WHERE id = 'T03' FOR UPDATE"))
+        bumping = asyncio.create_task(bump())
+        await waiting_for_a_lock(engine, bumping)
+        async with engine.connect() as probe:
+            # NOWAIT: an error at once (lock_not_available) for a row the bump holds.
+            locked = await probe.execute(
+                text("SELECT seq FROM work_orders WHERE seq IN (:a, :b) FOR UPDATE NOWAIT"),
+                {"a": planned[0], "b": planned[1]},
+            )
+            assert sorted(locked.scalars()) == sorted(planned)
+            await probe.rollback()
+        await holder.rollback()
+    await bumping
+    assert await live_offer_tech(engine, emergency) == "T03"
+    assert any(
+        line.startswith("emergency bump: T03 drops") for line in await timeline(engine, emergency)
+    )
+
+
+async def waiting_for_a_lock(engine: AsyncEngine, task: asyncio.Task[None]) -> None:
+    """Until a session of the test's database waits for a row lock (the task's), or the task
+    ends (it was to wait)."""
+    async with engine.connect() as watch:
+        for _ in range(600):
+            waiting = await watch.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+            await watch.rollback()
+            if waiting:
+                return
+            assert not task.done(), "the bump did not wait for the technician held elsewhere"
+            await asyncio.sleep(0.05)
+    raise AssertionError("the bump never waited for the technician held elsewhere")
 
 
 async def test_a_job_of_equal_priority_is_never_bumped(
