@@ -259,8 +259,8 @@ async def test_a_bump_locks_the_technician_before_the_jobs_it_displaces(
 
 
 async def waiting_for_a_lock(engine: AsyncEngine, task: asyncio.Task[None]) -> None:
-    """Until a session of the test's database waits for a row lock (the task's), or the task
-    ends (it was to wait)."""
+    """Returns once a session of the test's database waits for a row lock (the task's); fails
+    if the task ends first, or if no session waits within half a minute."""
     async with engine.connect() as watch:
         for _ in range(600):
             waiting = await watch.scalar(
