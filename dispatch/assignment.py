@@ -341,9 +341,12 @@ async def _flag(
 
 
 async def accept(uow: UnitOfWork, clock: Clock, seq: int, tech_id: str, *, channel: str) -> Outcome:
-    """The technician takes the offer. Exactly one acceptance can win: the work order's row
-    lock, then the technician's, serialize racing replies across processes."""
+    """The technician takes the offer. Exactly one acceptance can win: the technician's row
+    lock, then the work order's, serialize racing replies across processes. The technician
+    first, as every booking takes them: a booking of theirs holds them while it rewrites
+    the planned times of the jobs in their day, this offered one among them."""
     now = clock.now()
+    await uow.assignments.lock_technician(tech_id)
     wo = await uow.work_orders.get(seq, lock=True)
     offer = await uow.assignments.live_offer(seq)
     number = f"WO-{seq}"
@@ -373,7 +376,6 @@ async def accept(uow: UnitOfWork, clock: Clock, seq: int, tech_id: str, *, chann
         return Outcome(
             False, f"The offer for {number} expired, so it went to someone else.", tuple(events)
         )
-    await uow.assignments.lock_technician(tech_id)
     company = await uow.company.load()
     view, routes = await day_view(
         uow, clock, await _offered_day(uow, wo, now, ZoneInfo(company.settings.timezone))

@@ -40,8 +40,10 @@ async def assign_to(
     override: str | None = None,
 ) -> Outcome:
     """Put the job straight into the technician's day (no offer): `/assign`, `/reassign`,
-    the board's drag and drop. Refused with the broken rule unless `override` says why."""
+    the board's drag and drop. Refused with the broken rule unless `override` says why.
+    The technician is locked before the job, the order every booking takes."""
     now = clock.now()
+    await uow.assignments.lock_technician(tech_id)
     wo = await uow.work_orders.get(seq, lock=True)
     if wo is None:
         return Outcome(False, f"No work order WO-{seq}.")
@@ -60,7 +62,6 @@ async def assign_to(
         return Outcome(False, f"{wo.number} is {wo.status}: it can't be reassigned now.")
     if wo.technician_id == tech_id and wo.status is Status.ASSIGNED:
         return Outcome(True, f"{wo.number} is already {tech.name}'s.")
-    await uow.assignments.lock_technician(tech_id)
     view, routes = await day_view(
         uow, clock, plan_day_of(wo, now, ZoneInfo(company.settings.timezone))
     )

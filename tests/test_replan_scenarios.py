@@ -7,16 +7,19 @@ checks the resulting plans and the timeline entries.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import datetime, timedelta
 from itertools import pairwise
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from dispatch.assignment import accept, assign, offer_to
+from dispatch.assignment import Outcome, accept, assign, offer_to
 from dispatch.clock import FixedClock
 from dispatch.events import OfferMade, WindowMoved
+from dispatch.manual import assign_to
 from dispatch.replan import report_late, report_sick
 from dispatch.requests import OpenWorkOrder, open_work_order
 from dispatch.workorder import Status, Wants
@@ -222,15 +225,17 @@ async def test_an_emergency_bumps_lower_priority_work_and_replans_it(
     assert span(after[emergency])[0] <= due
 
 
+# Every booking locks the technician, then rewrites the planned times of the jobs in their
+# day. A change that locked one of those jobs first, then waited for the technician,
+# deadlocked with such a booking under load on PostgreSQL: each held what the other waited
+# for. So each change below, with the technician held elsewhere, must wait holding none of
+# the jobs.
+
+
 async def test_a_bump_locks_the_technician_before_the_jobs_it_displaces(
     uow: UowFactory, clock: FixedClock, engine: AsyncEngine
 ) -> None:
-    """Every booking locks the technician, then rewrites the planned times of the jobs in
-    their day. A bump that locked the jobs it displaces first, then waited for their
-    technician, deadlocked with such a booking (PostgreSQL, under load): each held what the
-    other waited for. With T03 held elsewhere, the bump waits holding none of her jobs."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has one writer at a time: no row locks to take in an order")
+    need_row_locks(engine)
     planned, emergency = await emergency_for_a_booked_morning(uow, clock)
 
     async def bump() -> None:
@@ -238,24 +243,80 @@ async def test_a_bump_locks_the_technician_before_the_jobs_it_displaces(
             await assign(u, clock, emergency)
             await u.commit()
 
-    async with engine.connect() as holder:
-        await holder.execute(text("SELECT id FROM technicians WHERE id = 'T03' FOR UPDATE"))
-        bumping = asyncio.create_task(bump())
-        await waiting_for_a_lock(engine, bumping)
-        async with engine.connect() as probe:
-            # NOWAIT: an error at once (lock_not_available) for a row the bump holds.
-            locked = await probe.execute(
-                text("SELECT seq FROM work_orders WHERE seq IN (:a, :b) FOR UPDATE NOWAIT"),
-                {"a": planned[0], "b": planned[1]},
-            )
-            assert sorted(locked.scalars()) == sorted(planned)
-            await probe.rollback()
-        await holder.rollback()
-    await bumping
+    await waits_holding_none_of(engine, bump(), "T03", planned)
     assert await live_offer_tech(engine, emergency) == "T03"
     assert any(
         line.startswith("emergency bump: T03 drops") for line in await timeline(engine, emergency)
     )
+
+
+async def test_an_acceptance_locks_the_technician_before_the_job(
+    uow: UowFactory, clock: FixedClock, engine: AsyncEngine
+) -> None:
+    need_row_locks(engine)
+    seq = await new_job(uow, clock, "C001", "S001", "electrical", "P4", "outlet")
+    async with uow() as u:
+        wo = await u.work_orders.get(seq, lock=True)
+        assert wo is not None
+        await offer_to(u, clock, wo, "T03", "test", "set-up")
+        await u.commit()
+    outcomes: list[Outcome] = []
+
+    async def yes() -> None:
+        async with uow() as u:
+            outcomes.append(await accept(u, clock, seq, "T03", channel="sms"))
+            await u.commit()
+
+    await waits_holding_none_of(engine, yes(), "T03", [seq])
+    assert [o.ok for o in outcomes] == [True], outcomes
+    assert (await rows(engine))[seq].technician_id == "T03"
+
+
+async def test_a_dispatchers_assignment_locks_the_technician_before_the_job(
+    uow: UowFactory, clock: FixedClock, engine: AsyncEngine
+) -> None:
+    need_row_locks(engine)
+    seq = await new_job(uow, clock, "C001", "S001", "electrical", "P4", "outlet")
+    outcomes: list[Outcome] = []
+
+    async def assigned() -> None:
+        async with uow() as u:
+            outcomes.append(
+                await assign_to(u, clock, seq, "T03", actor="dispatcher:D01", channel="telegram")
+            )
+            await u.commit()
+
+    await waits_holding_none_of(engine, assigned(), "T03", [seq])
+    assert [o.ok for o in outcomes] == [True], outcomes
+    assert (await rows(engine))[seq].technician_id == "T03"
+
+
+def need_row_locks(engine: AsyncEngine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no row locks to take in an order")
+
+
+async def waits_holding_none_of(
+    engine: AsyncEngine, change: Coroutine[Any, Any, None], tech: str, seqs: list[int]
+) -> None:
+    """Runs `change` while another transaction holds `tech`: once it waits, every job of
+    `seqs` can be locked at once (FOR UPDATE NOWAIT fails, lock_not_available, on a row it
+    holds); then `tech` is let go and the change runs to its end."""
+    async with engine.connect() as holder:
+        await holder.execute(
+            text("SELECT id FROM technicians WHERE id = :id FOR UPDATE"), {"id": tech}
+        )
+        running = asyncio.create_task(change)
+        await waiting_for_a_lock(engine, running)
+        async with engine.connect() as probe:
+            locked = await probe.execute(
+                text("SELECT seq FROM work_orders WHERE seq = ANY(:seqs) FOR UPDATE NOWAIT"),
+                {"seqs": seqs},
+            )
+            assert sorted(locked.scalars()) == sorted(seqs)
+            await probe.rollback()
+        await holder.rollback()
+    await running
 
 
 async def waiting_for_a_lock(engine: AsyncEngine, task: asyncio.Task[None]) -> None:
@@ -272,9 +333,9 @@ async def waiting_for_a_lock(engine: AsyncEngine, task: asyncio.Task[None]) -> N
             await watch.rollback()
             if waiting:
                 return
-            assert not task.done(), "the bump did not wait for the technician held elsewhere"
+            assert not task.done(), "the change did not wait for the technician held elsewhere"
             await asyncio.sleep(0.05)
-    raise AssertionError("the bump never waited for the technician held elsewhere")
+    raise AssertionError("the change never waited for the technician held elsewhere")
 
 
 async def test_a_job_of_equal_priority_is_never_bumped(
