@@ -65,8 +65,8 @@ async def customer_message(
         return [Outgoing(text=texts.welcome(company.settings.name))]
     conv = await uow.conversations.get(msg.channel, msg.sender)
     if conv.state == "asking" and conv.work_order_seq is not None:
-        wo = await uow.work_orders.get(conv.work_order_seq, lock=True)
-        if wo is not None and customer is not None and wo.status is Status.NEEDS_INFO:
+        wo = await _still_asking(uow, conv.work_order_seq) if customer is not None else None
+        if wo is not None and customer is not None:
             return await _answer(uow, deps, company, customer, conv, wo, received)
         conv.state, conv.data = "idle", {}
         await uow.conversations.save(conv, deps.clock.now())
@@ -82,6 +82,18 @@ async def customer_message(
     if understood is None or (understood.skill is None and len(text.split()) < 4):
         return [Outgoing(text=texts.not_understood("customer"))]
     return await _new_request(uow, deps, company, customer, conv, received, understood)
+
+
+async def _still_asking(uow: BotUnitOfWork, seq: int) -> WorkOrder | None:
+    """The work order the conversation asked about, locked, while it still waits for the
+    answer. Locked only then: one taken meanwhile (a dispatcher assigned it) is in a
+    technician's day, and this message may go on to book that technician, whom every
+    booking locks before the jobs of their day (dispatch.assignment)."""
+    wo = await uow.work_orders.get(seq)
+    if wo is None or wo.status is not Status.NEEDS_INFO:
+        return None
+    wo = await uow.work_orders.get(seq, lock=True)  # read again, locked
+    return wo if wo is not None and wo.status is Status.NEEDS_INFO else None
 
 
 async def _customer(

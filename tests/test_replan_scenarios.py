@@ -25,6 +25,7 @@ from dispatch.requests import OpenWorkOrder, open_work_order
 from dispatch.workorder import Status, Wants
 from storage.tables import DecisionRow, OfferRow, TimelineRow, WorkOrderRow
 from storage.zip_geocode import zip_centroid
+from tests.channel_app import Product
 from tests.conftest import UowFactory
 
 pytestmark = pytest.mark.usefixtures("demo_company")
@@ -291,20 +292,52 @@ async def test_a_dispatchers_assignment_locks_the_technician_before_the_job(
     assert (await rows(engine))[seq].technician_id == "T03"
 
 
+async def test_a_customers_new_problem_leaves_the_job_asked_about_alone_once_taken(
+    product: Product, engine: AsyncEngine, uow: UowFactory, clock: FixedClock
+) -> None:
+    """A stranger is asked for their name; meanwhile a dispatcher puts the job in T11's day.
+    Their next text, a new problem, books a technician: it must not hold that job, in T11's
+    day, while it waits for one."""
+    need_row_locks(engine)
+    stranger = "+15125550162"
+    await product.sms(
+        stranger, "my ac unit is buzzing loudly at 2612 Barton Hills Dr, Austin TX 78704"
+    )
+    async with uow() as u:
+        outcome = await assign_to(u, clock, 1001, "T11", actor="dispatcher:D01", channel="sms")
+        await u.commit()
+    assert outcome.ok, outcome.message
+    answered: list[int] = []
+
+    async def new_problem() -> None:
+        status, _ = await product.sms(
+            stranger, "another problem: the second ac unit is leaking water on the floor"
+        )
+        answered.append(status)
+
+    await waits_holding_none_of(engine, new_problem(), None, [1001])
+    assert answered == [200]
+    after = await rows(engine)
+    assert sorted(after) == [1001, 1002]
+    assert (after[1001].status, after[1001].technician_id) == ("assigned", "T11")
+
+
 def need_row_locks(engine: AsyncEngine) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time: no row locks to take in an order")
 
 
 async def waits_holding_none_of(
-    engine: AsyncEngine, change: Coroutine[Any, Any, None], tech: str, seqs: list[int]
+    engine: AsyncEngine, change: Coroutine[Any, Any, None], tech: str | None, seqs: list[int]
 ) -> None:
-    """Runs `change` while another transaction holds `tech`: once it waits, every job of
-    `seqs` can be locked at once (FOR UPDATE NOWAIT fails, lock_not_available, on a row it
-    holds); then `tech` is let go and the change runs to its end."""
+    """Runs `change` while another transaction holds `tech` (None: every technician): once
+    it waits, every job of `seqs` can be locked at once (FOR UPDATE NOWAIT fails,
+    lock_not_available, on a row it holds); then the technicians are let go and the change
+    runs to its end."""
     async with engine.connect() as holder:
         await holder.execute(
-            text("SELECT id FROM technicians WHERE id = :id FOR UPDATE"), {"id": tech}
+            text("SELECT id FROM technicians WHERE id = coalesce(:id, id) FOR UPDATE"),
+            {"id": tech},
         )
         running = asyncio.create_task(change)
         await waiting_for_a_lock(engine, running)
