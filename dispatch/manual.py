@@ -147,7 +147,10 @@ async def unassign_job(
 
 
 async def bump(uow: UnitOfWork, clock: Clock, seq: int, *, actor: str, channel: str) -> Outcome:
-    """`/bump`: make it P1 and run the emergency rule."""
+    """`/bump`: make it P1 and run the emergency rule. The job goes back to the engine,
+    which may offer it to the technician whose day holds it now: that technician is locked
+    before the job, the order every booking takes (`_lock_holder`)."""
+    await _lock_holder(uow, seq)
     wo = await uow.work_orders.get(seq, lock=True)
     if wo is None:
         return Outcome(False, f"No work order WO-{seq}.")
@@ -176,6 +179,20 @@ async def bump(uow: UnitOfWork, clock: Clock, seq: int, *, actor: str, channel: 
     await uow.work_orders.save(wo)
     events += await assign(uow, clock, seq, actor=actor)
     return Outcome(True, f"{wo.number} is now P1.", tuple(events))
+
+
+async def _lock_holder(uow: UnitOfWork, seq: int) -> None:
+    """Lock the technician whose day holds the job (its live offer's, or its own), before a
+    change locks the job and then books a technician. A booking of theirs holds them while
+    it rewrites the planned times of the jobs in their day, this one among them: a change
+    holding the job and waiting for them would deadlock with it."""
+    wo = await uow.work_orders.get(seq)
+    if wo is None or wo.status not in (Status.OFFERED, Status.ASSIGNED):
+        return
+    offer = await uow.assignments.live_offer(seq)
+    holder = offer.technician_id if offer is not None else wo.technician_id
+    if holder is not None:
+        await uow.assignments.lock_technician(holder)
 
 
 async def cancel(

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from dispatch.assignment import Outcome, accept, assign, offer_to
 from dispatch.clock import FixedClock
 from dispatch.events import OfferMade, WindowMoved
-from dispatch.manual import assign_to
+from dispatch.manual import assign_to, bump
 from dispatch.replan import report_late, report_sick
 from dispatch.requests import OpenWorkOrder, open_work_order
 from dispatch.workorder import Status, Wants
@@ -290,6 +290,28 @@ async def test_a_dispatchers_assignment_locks_the_technician_before_the_job(
     await waits_holding_none_of(engine, assigned(), "T03", [seq])
     assert [o.ok for o in outcomes] == [True], outcomes
     assert (await rows(engine))[seq].technician_id == "T03"
+
+
+async def test_a_dispatchers_bump_locks_the_technician_holding_the_job_before_it(
+    uow: UowFactory, clock: FixedClock, engine: AsyncEngine
+) -> None:
+    """`/bump` of a job in T03's day: the job goes back to the engine, which offers it to
+    T03 again as an emergency; T03 is locked before the job."""
+    need_row_locks(engine)
+    seq = await new_job(uow, clock, "C001", "S001", "fire_safety", "P3", "smoke detector")
+    await book(uow, clock, seq, "T03")
+    outcomes: list[Outcome] = []
+
+    async def bumped() -> None:
+        async with uow() as u:
+            outcomes.append(await bump(u, clock, seq, actor="dispatcher:D01", channel="sms"))
+            await u.commit()
+
+    await waits_holding_none_of(engine, bumped(), "T03", [seq])
+    assert [o.ok for o in outcomes] == [True], outcomes
+    after = (await rows(engine))[seq]
+    assert after.priority == "P1"
+    assert await live_offer_tech(engine, seq) == "T03"
 
 
 async def test_a_customers_new_problem_leaves_the_job_asked_about_alone_once_taken(
