@@ -65,9 +65,10 @@ async def customer_message(
         return [Outgoing(text=texts.welcome(company.settings.name))]
     conv = await uow.conversations.get(msg.channel, msg.sender)
     if conv.state == "asking" and conv.work_order_seq is not None:
-        wo = await _still_asking(uow, conv.work_order_seq) if customer is not None else None
-        if wo is not None and customer is not None:
-            return await _answer(uow, deps, company, customer, conv, wo, received)
+        if customer is not None:
+            wo = await _still_asking(uow, conv.work_order_seq)
+            if wo is not None:
+                return await _answer(uow, deps, company, customer, conv, wo, received)
         conv.state, conv.data = "idle", {}
         await uow.conversations.save(conv, deps.clock.now())
     # Follow-ups go to what the customer asked for, not to maintenance we scheduled.
