@@ -7,7 +7,7 @@ checks the resulting plans and the timeline entries.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -24,6 +24,7 @@ from dispatch.replan import report_late, report_sick
 from dispatch.requests import OpenWorkOrder, open_work_order
 from dispatch.workorder import Status, Wants
 from storage.tables import DecisionRow, OfferRow, TimelineRow, WorkOrderRow
+from storage.uow import SqlUnitOfWork
 from storage.zip_geocode import zip_centroid
 from tests.channel_app import Product
 from tests.conftest import UowFactory
@@ -261,15 +262,10 @@ async def test_an_acceptance_locks_the_technician_before_the_job(
         assert wo is not None
         await offer_to(u, clock, wo, "T03", "test", "set-up")
         await u.commit()
-    outcomes: list[Outcome] = []
-
-    async def yes() -> None:
-        async with uow() as u:
-            outcomes.append(await accept(u, clock, seq, "T03", channel="sms"))
-            await u.commit()
-
-    await waits_holding_none_of(engine, yes(), "T03", [seq])
-    assert [o.ok for o in outcomes] == [True], outcomes
+    outcome = await outcome_holding_none_of(
+        engine, uow, lambda u: accept(u, clock, seq, "T03", channel="sms"), "T03", [seq]
+    )
+    assert outcome.ok, outcome.message
     assert (await rows(engine))[seq].technician_id == "T03"
 
 
@@ -278,17 +274,14 @@ async def test_a_dispatchers_assignment_locks_the_technician_before_the_job(
 ) -> None:
     need_row_locks(engine)
     seq = await new_job(uow, clock, "C001", "S001", "electrical", "P4", "outlet")
-    outcomes: list[Outcome] = []
-
-    async def assigned() -> None:
-        async with uow() as u:
-            outcomes.append(
-                await assign_to(u, clock, seq, "T03", actor="dispatcher:D01", channel="telegram")
-            )
-            await u.commit()
-
-    await waits_holding_none_of(engine, assigned(), "T03", [seq])
-    assert [o.ok for o in outcomes] == [True], outcomes
+    outcome = await outcome_holding_none_of(
+        engine,
+        uow,
+        lambda u: assign_to(u, clock, seq, "T03", actor="dispatcher:D01", channel="telegram"),
+        "T03",
+        [seq],
+    )
+    assert outcome.ok, outcome.message
     assert (await rows(engine))[seq].technician_id == "T03"
 
 
@@ -300,15 +293,14 @@ async def test_a_dispatchers_bump_locks_the_technician_holding_the_job_before_it
     need_row_locks(engine)
     seq = await new_job(uow, clock, "C001", "S001", "fire_safety", "P3", "smoke detector")
     await book(uow, clock, seq, "T03")
-    outcomes: list[Outcome] = []
-
-    async def bumped() -> None:
-        async with uow() as u:
-            outcomes.append(await bump(u, clock, seq, actor="dispatcher:D01", channel="sms"))
-            await u.commit()
-
-    await waits_holding_none_of(engine, bumped(), "T03", [seq])
-    assert [o.ok for o in outcomes] == [True], outcomes
+    outcome = await outcome_holding_none_of(
+        engine,
+        uow,
+        lambda u: bump(u, clock, seq, actor="dispatcher:D01", channel="sms"),
+        "T03",
+        [seq],
+    )
+    assert outcome.ok, outcome.message
     after = (await rows(engine))[seq]
     assert after.priority == "P1"
     assert await live_offer_tech(engine, seq) == "T03"
@@ -372,6 +364,27 @@ async def waits_holding_none_of(
             await probe.rollback()
         await holder.rollback()
     await running
+
+
+async def outcome_holding_none_of(
+    engine: AsyncEngine,
+    uow: UowFactory,
+    change: Callable[[SqlUnitOfWork], Awaitable[Outcome]],
+    tech: str | None,
+    seqs: list[int],
+) -> Outcome:
+    """`change` in a unit of work of its own, committed, run by `waits_holding_none_of`;
+    the one outcome it gave."""
+    outcomes: list[Outcome] = []
+
+    async def run() -> None:
+        async with uow() as u:
+            outcomes.append(await change(u))
+            await u.commit()
+
+    await waits_holding_none_of(engine, run(), tech, seqs)
+    [outcome] = outcomes
+    return outcome
 
 
 async def waiting_for_a_lock(engine: AsyncEngine, task: asyncio.Task[None]) -> None:
